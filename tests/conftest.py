@@ -1,0 +1,4 @@
+"""Tests draw figures without a screen."""
+import matplotlib
+
+matplotlib.use("Agg")
