@@ -60,7 +60,9 @@ class Module:
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning attributes")
+            raise AttributeError(
+                f"call super().__init__() in {type(self).__name__}.__init__ before assigning attributes"
+            )
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):

@@ -95,7 +95,9 @@ class MSELoss(_Loss):
         pred, target = _as_float(pred), np.asarray(target)
         if pred.shape != target.shape:
             # No broadcasting: (N, 1) against (N,) would silently give an (N, N) loss.
-            raise ValueError(f"MSELoss expected pred and target of the same shape, got {pred.shape} and {target.shape}")
+            raise ValueError(
+                f"MSELoss expected pred and target of the same shape, got {pred.shape} and {target.shape}"
+            )
         if pred.size == 0:
             raise ValueError(f"MSELoss got empty arrays of shape {pred.shape}")
         self._diff = pred - target.astype(pred.dtype, copy=False)

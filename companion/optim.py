@@ -85,7 +85,10 @@ class Adam(Optimizer):
         self.lr = _check_number("lr", lr, low=0.0, low_inclusive=False)
         if len(betas) != 2:
             raise ValueError(f"invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        self.betas = (_check_number("beta1", betas[0], low=0.0, high=1.0), _check_number("beta2", betas[1], low=0.0, high=1.0))
+        self.betas = (
+            _check_number("beta1", betas[0], low=0.0, high=1.0),
+            _check_number("beta2", betas[1], low=0.0, high=1.0),
+        )
         self.eps = _check_number("eps", eps, low=0.0)
         self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
         self.t = 0

@@ -1,0 +1,328 @@
+"""Tests of companion.layers: gradient checks, agreement with torch.nn, the Module API and its errors."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from companion.gradcheck import check_module
+from companion.layers import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
+
+TOL64 = dict(rtol=1e-10, atol=1e-12)
+
+
+def make_mlp(rng, dtype=np.float64):
+    return Sequential(Linear(4, 8, rng=rng, dtype=dtype), ReLU(), Linear(8, 6, rng=rng, dtype=dtype), Tanh(),
+                      Linear(6, 3, rng=rng, dtype=dtype))
+
+
+def torch_mlp():
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+
+
+def away_from_zero(x, margin=0.1):
+    """ReLU's kink at 0 breaks finite differences; push inputs at least `margin` away from it."""
+    return np.where(np.abs(x) < margin, np.copysign(margin, x), x)
+
+
+def layer_cases(rng):
+    """(name, numpy layer in float64, float64 input, torch twin or None)."""
+    return [
+        ("linear", Linear(4, 3, rng=rng, dtype=np.float64), rng.standard_normal((5, 4)), torch.nn.Linear(4, 3)),
+        ("linear-3d-input", Linear(4, 3, rng=rng, dtype=np.float64), rng.standard_normal((2, 3, 4)),
+         torch.nn.Linear(4, 3)),
+        ("linear-no-bias", Linear(4, 3, bias=False, rng=rng, dtype=np.float64), rng.standard_normal((5, 4)),
+         torch.nn.Linear(4, 3, bias=False)),
+        ("relu", ReLU(), away_from_zero(rng.standard_normal((4, 5))), torch.nn.ReLU()),
+        ("sigmoid", Sigmoid(), 2 * rng.standard_normal((4, 5)), torch.nn.Sigmoid()),
+        ("tanh", Tanh(), rng.standard_normal((4, 5)), torch.nn.Tanh()),
+    ]
+
+
+CASE_NAMES = [name for name, *_ in layer_cases(np.random.default_rng(0))]
+
+
+def get_case(name, seed=0):
+    torch.manual_seed(seed)  # the torch twins' initial weights
+    for case in layer_cases(np.random.default_rng(seed)):
+        if case[0] == name:
+            return case[1:]
+    raise KeyError(name)
+
+
+# --- gradient checks ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_gradcheck_layer(name):
+    layer, x, _ = get_case(name)
+    errors = check_module(layer, x)
+    assert set(errors) == {"input"} | {n for n, _ in layer.named_parameters()}
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_gradcheck_sequential():
+    rng = np.random.default_rng(1)
+    model = make_mlp(rng)
+    errors = check_module(model, rng.standard_normal((5, 4)))
+    assert set(errors) == {"input", "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+# --- agreement with torch ----------------------------------------------------------------------------
+
+def torch_forward_backward(twin, x, g):
+    """Output, input gradient and parameter gradients of torch's sum(twin(x) * g)."""
+    xt = torch.tensor(x, requires_grad=True)
+    out = twin(xt)
+    (out * torch.from_numpy(g)).sum().backward()
+    grads = {n: p.grad.numpy() for n, p in twin.named_parameters()}
+    return out.detach().numpy(), xt.grad.numpy(), grads
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_matches_torch_float64(name):
+    layer, x, twin = get_case(name)
+    twin = twin.double()
+    layer.load_state_dict(twin.state_dict())
+    g = np.random.default_rng(2).standard_normal(layer(x).shape)
+
+    out, dx = layer(x), layer.backward(g)
+    out_t, dx_t, grads_t = torch_forward_backward(twin, x, g)
+    assert out.dtype == np.float64 and dx.dtype == np.float64
+    np.testing.assert_allclose(out, out_t, **TOL64)
+    np.testing.assert_allclose(dx, dx_t, **TOL64)
+    params = dict(layer.named_parameters())
+    assert set(params) == set(grads_t)
+    for n, grad_t in grads_t.items():
+        np.testing.assert_allclose(params[n].grad, grad_t, **TOL64, err_msg=n)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_matches_torch_float32_forward(name):
+    layer, x, twin = get_case(name)
+    layer.astype(np.float32)
+    layer.load_state_dict(twin.state_dict())
+    x32 = x.astype(np.float32)
+    out = layer(x32)
+    assert out.dtype == np.float32
+    with torch.no_grad():
+        out_t = twin(torch.from_numpy(x32)).numpy()
+    np.testing.assert_allclose(out, out_t, rtol=1e-5, atol=1e-6)
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    sigmoid = Sigmoid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in exp would be a RuntimeWarning
+        y = sigmoid(x)
+        dx = sigmoid.backward(np.ones_like(x))
+    np.testing.assert_allclose(y, torch.sigmoid(torch.from_numpy(x)).numpy(), rtol=1e-15, atol=0)
+    assert np.all(np.isfinite(dx)) and dx[0] == 0.0 and dx[-1] == 0.0 and dx[2] == 0.25
+
+
+def test_relu_derivative_at_zero_is_zero_like_torch():
+    x = np.array([-1.0, 0.0, 2.0])
+    relu = ReLU()
+    relu(x)
+    dx = relu.backward(np.ones(3))
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).sum().backward()
+    np.testing.assert_array_equal(dx, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(dx, xt.grad.numpy())
+
+
+def test_sequential_round_trips_with_torch_both_ways():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7, 4))
+    g = rng.standard_normal((7, 3))
+
+    # torch -> numpy
+    torch.manual_seed(0)
+    twin = torch_mlp()
+    model = make_mlp(np.random.default_rng(99))
+    model.load_state_dict(twin.state_dict())
+    # numpy -> torch: a fresh torch model gets the numpy weights back
+    twin2 = torch_mlp()
+    twin2.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    assert list(model.state_dict()) == list(twin.state_dict())
+
+    out, dx = model(x), model.backward(g)
+    for torch_model in (twin, twin2):
+        out_t, dx_t, grads_t = torch_forward_backward(torch_model, x, g)
+        np.testing.assert_allclose(out, out_t, **TOL64)
+        np.testing.assert_allclose(dx, dx_t, **TOL64)
+        for n, p in model.named_parameters():
+            np.testing.assert_allclose(p.grad, grads_t[n], **TOL64, err_msg=n)
+
+
+def test_load_state_dict_accepts_parameters_that_require_grad():
+    twin = torch.nn.Linear(3, 2)
+    layer = Linear(3, 2)
+    layer.load_state_dict(dict(twin.named_parameters()))
+    np.testing.assert_array_equal(layer.weight.data, twin.weight.detach().numpy())
+    assert layer.weight.data.dtype == np.float32
+
+
+# --- Linear ------------------------------------------------------------------------------------------
+
+def test_linear_init_like_torch():
+    layer = Linear(100, 50, rng=np.random.default_rng(0))
+    bound = 1 / np.sqrt(100)
+    assert layer.weight.shape == (50, 100) and layer.bias.shape == (50,)
+    assert layer.weight.data.dtype == np.float32 and layer.weight.grad.dtype == np.float32
+    for p in (layer.weight, layer.bias):
+        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.9 * bound
+        np.testing.assert_array_equal(p.grad, 0)
+    # uniform on [-b, b] has standard deviation b / sqrt(3)
+    assert abs(layer.weight.data.std() - bound / np.sqrt(3)) < 0.05 * bound
+    same = Linear(100, 50, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(layer.weight.data, same.weight.data)
+
+
+def test_linear_output_dtype_follows_parameters():
+    layer = Linear(3, 2, rng=np.random.default_rng(0))
+    assert layer(np.ones((4, 3))).dtype == np.float32  # float64 input, float32 parameters
+    assert layer(np.ones((4, 3), dtype=np.uint8)).dtype == np.float32
+    assert layer.astype(np.float64)(np.ones((4, 3), dtype=np.float32)).dtype == np.float64
+
+
+def test_linear_wrong_input_shape_message():
+    with pytest.raises(ValueError, match=r"Linear\(3, 4\) expected input of shape \(\.\.\., 3\), got \(5, 2\)"):
+        Linear(3, 4)(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match=r"got \(\)"):
+        Linear(3, 4)(np.float64(1.0))
+
+
+def test_linear_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="in_features"):
+        Linear(0, 4)
+    with pytest.raises(ValueError, match="out_features"):
+        Linear(3, 2.5)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_backward_checks_grad_shape(name):
+    layer, x, _ = get_case(name)
+    out = layer(x)
+    with pytest.raises(ValueError) as info:
+        layer.backward(np.ones(out.shape + (1,)))
+    assert str(out.shape) in str(info.value) and str(out.shape + (1,)) in str(info.value)
+
+
+@pytest.mark.parametrize("make", [lambda: Linear(3, 2), ReLU, Sigmoid, Tanh, lambda: Sequential(Linear(3, 2), ReLU())])
+def test_backward_before_forward_raises(make):
+    with pytest.raises(RuntimeError, match="before forward"):
+        make().backward(np.ones((1, 2)))
+
+
+# --- the Module API ----------------------------------------------------------------------------------
+
+def test_parameter_basics():
+    p = Parameter(np.ones((2, 3), dtype=np.float32))
+    assert p.shape == (2, 3) and p.grad.shape == (2, 3) and p.grad.dtype == np.float32
+    assert not p.grad.any()
+    with pytest.raises(TypeError, match="floating"):
+        Parameter(np.ones(3, dtype=np.int64))
+
+
+def test_named_parameters_and_parameters():
+    model = make_mlp(np.random.default_rng(0))
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    assert [p.shape for p in model.parameters()] == [(8, 4), (8,), (6, 8), (6,), (3, 6), (3,)]
+    assert model.parameters()[0] is model[0].weight
+
+
+def test_backward_accumulates_and_zero_grad_clears():
+    rng = np.random.default_rng(0)
+    model, x, g = make_mlp(rng), rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    model(x)
+    model.backward(g)
+    once = [p.grad.copy() for p in model.parameters()]
+    model.backward(g)  # the cache from forward is still there: gradients add up, as in torch
+    for p, first in zip(model.parameters(), once):
+        np.testing.assert_allclose(p.grad, 2 * first)
+    model.zero_grad()
+    assert all(not p.grad.any() for p in model.parameters())
+
+
+def test_state_dict_is_a_copy():
+    model = make_mlp(np.random.default_rng(0))
+    state = model.state_dict()
+    state["0.weight"][...] = 7.0
+    assert not np.any(model[0].weight.data == 7.0)
+
+
+def test_load_state_dict_errors_name_the_problem():
+    model = make_mlp(np.random.default_rng(0))
+    state = model.state_dict()
+    before = model.state_dict()
+
+    missing = dict(state)
+    del missing["2.bias"]
+    with pytest.raises(ValueError, match=r"missing keys \['2.bias'\]"):
+        model.load_state_dict(missing)
+
+    with pytest.raises(ValueError, match=r"unexpected keys \['5.weight'\]"):
+        model.load_state_dict({**state, "5.weight": np.zeros(3)})
+
+    wrong = {k: v + 1.0 for k, v in state.items()}
+    wrong["4.weight"] = np.zeros((6, 3))
+    with pytest.raises(ValueError, match=r"'4.weight'.*\(3, 6\).*\(6, 3\)"):
+        model.load_state_dict(wrong)
+    for k, v in model.state_dict().items():  # a failed load changes nothing
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_train_eval_and_astype():
+    model = make_mlp(np.random.default_rng(0), dtype=np.float32)
+    assert model.training and model[1].training
+    assert model.eval() is model and not model.training and not model[2].training
+    assert model.train() is model and model[4].training
+    assert model.astype(np.float64) is model
+    assert all(p.data.dtype == np.float64 and p.grad.dtype == np.float64 for p in model.parameters())
+    with pytest.raises(TypeError, match="floating"):
+        model.astype(np.int32)
+
+
+def test_repr_matches_torch():
+    nn = torch.nn
+    model = Sequential(Linear(784, 128), ReLU(), Sequential(Linear(128, 10, bias=False), Sigmoid()), Tanh())
+    twin = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Sequential(nn.Linear(128, 10, bias=False), nn.Sigmoid()),
+                         nn.Tanh())
+    assert repr(model) == repr(twin)
+    assert repr(Linear(784, 128)) == "Linear(in_features=784, out_features=128, bias=True)"
+
+
+def test_sequential_container():
+    a, b, c = Linear(2, 3), ReLU(), Linear(3, 1)
+    model = Sequential(a, b, c)
+    assert len(model) == 3 and list(model) == [a, b, c]
+    assert model[0] is a and model[-1] is c
+    tail = model[1:]
+    assert isinstance(tail, Sequential) and list(tail) == [b, c]
+    assert [n for n, _ in tail.named_parameters()] == ["2.weight", "2.bias"]  # names kept, as in torch
+    with pytest.raises(TypeError, match="Module"):
+        Sequential(a, np.tanh)
+
+
+def test_custom_module_registers_attributes():
+    class Block(Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = Linear(2, 2)
+            self.scale = Parameter(np.ones(2))
+
+        def forward(self, x):
+            return self.fc(x) * self.scale.data
+
+    assert [n for n, _ in Block().named_parameters()] == ["scale", "fc.weight", "fc.bias"]
+
+    class Forgetful(Module):
+        def __init__(self):
+            self.fc = Linear(2, 2)
+
+    with pytest.raises(AttributeError, match="super"):
+        Forgetful()
