@@ -41,6 +41,32 @@ def clean_outputs(nb) -> None:
                 output["text"] = collapse_carriage_returns(output["text"])
 
 
+def stable_ids(nb) -> None:
+    """Cell ids from their position, so that rebuilding a notebook does not churn every id."""
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{index}"
+
+
+def add_nbgrader_metadata(nb, name: str) -> None:
+    """Mark solution and check cells for nbgrader (jupytext keeps only tags in the sources).
+
+    With this metadata instructors can run ``nbgrader generate_assignment`` on the notebooks as they are.
+    """
+    from companion.exercises import BEGIN_SOLUTION, find_exercises
+
+    checks = {exercise.index: exercise for exercise in find_exercises(nb, name)}
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    for number, index in enumerate(sorted(checks), start=1):
+        check_index = next(i for i in code if i > index)
+        grade_id = f"{name}-exercise-{number}"
+        nb.cells[index].metadata["nbgrader"] = {
+            "grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": True, "task": False}
+        nb.cells[check_index].metadata["nbgrader"] = {
+            "grade": True, "grade_id": f"{grade_id}-check", "locked": True, "points": 1, "schema_version": 3,
+            "solution": False, "task": False}
+    assert all(BEGIN_SOLUTION not in nb.cells[i].source or i in checks for i in code)
+
+
 def target_of(source: Path) -> Path:
     rel = source.resolve().relative_to(ROOT / "chapters")
     return ROOT / "book" / rel.with_suffix(".ipynb")
@@ -73,8 +99,10 @@ def build(source: Path, mode: str, timeout: int) -> Path:
         os.environ.clear()
         os.environ.update(old_env)
     clean_outputs(nb)
-    tmp = target.with_suffix(".ipynb.tmp")
-    jupytext.write(nb, tmp, fmt="ipynb")
+    stable_ids(nb)
+    add_nbgrader_metadata(nb, f"{target.parent.name}-{target.stem}")
+    tmp = target.with_name(target.name + ".tmp")  # written whole, then renamed: no half-written notebook
+    tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
     os.replace(tmp, target)
     return target
 

@@ -1,0 +1,291 @@
+"""Fashion-MNIST and MNIST as NumPy arrays, found locally or downloaded once and verified.
+
+``load_fashion_mnist()`` and ``load_mnist()`` return ``(x_train, y_train), (x_test, y_test)`` like
+``keras.datasets``: images ``uint8`` of shape ``(N, 28, 28)``, labels ``int64`` of shape ``(N,)``.
+
+Each of the four IDX ``.gz`` files is looked for, in order, in
+
+1. ``root`` if given, else the cache: ``$COMPANION_DATA/<name>`` or ``~/.cache/companion/<name>``;
+2. the system data folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``);
+3. if ``download=True``, the data set's canonical address, saved into ``root`` (or the cache).
+
+Every file is checked against a pinned SHA-256 before use. Downloads go to a temporary file in the
+target folder and are renamed into place only after the hash matched, so no partial file is left.
+Without the files and without network, :class:`DatasetNotFoundError` (a ``FileNotFoundError``) says
+which files are missing, where they were looked for and how to provide them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .i18n import get_language
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_CLASSES_ZH",
+    "fashion_mnist_classes",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_idx",
+    "DatasetSpec",
+    "DatasetNotFoundError",
+    "ChecksumError",
+]
+
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+FASHION_MNIST_CLASSES_ZH = [
+    "T恤/上衣", "裤子", "套头衫", "连衣裙", "外套",
+    "凉鞋", "衬衫", "运动鞋", "包", "短靴",
+]
+
+
+def fashion_mnist_classes() -> list[str]:
+    """The ten Fashion-MNIST class names in the current language (see ``companion.set_language``)."""
+    return list(FASHION_MNIST_CLASSES_ZH if get_language() == "zh" else FASHION_MNIST_CLASSES)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The data files are neither on disk nor downloadable (offline, or ``download=False``)."""
+
+
+class ChecksumError(ValueError):
+    """A data file's SHA-256 is not one of the pinned values."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """Where a data set lives and what its files must hash to.
+
+    ``files`` maps each file name to the SHA-256 digests accepted for it (more than one where a
+    trusted distributor re-packed the file, as Debian did for Fashion-MNIST).
+    """
+
+    name: str  # folder name under the cache
+    title: str  # for messages
+    base_url: str
+    files: dict[str, tuple[str, ...]]
+    system_dirs: tuple[str, ...] = ()
+    install_hint: str | None = None  # e.g. a package to install
+
+
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
+
+# Fashion-MNIST, two accepted digests per file:
+# - upstream: the files at the canonical address, as listed (sizes 26421880, 29515, 4422102, 5148 bytes)
+#   in tensorflow/datasets, tensorflow_datasets/url_checksums/fashion_mnist.txt;
+# - Debian: the files of `dataset-fashion-mnist` 0.0~git20200523.55506a9-1, hashed here. Debian re-wrote
+#   the gzip headers (no stored file name, a 2020 time stamp), so their MD5s differ from the ones that
+#   the upstream README (zalandoresearch/fashion-mnist) publishes. The compressed data are the same:
+#   putting back the upstream header (file name, time stamp 2017-08-31) gives files whose MD5s equal the
+#   README's and whose SHA-256s equal the upstream digests below.
+FASHION_MNIST = DatasetSpec(
+    name="fashion-mnist",
+    title="Fashion-MNIST",
+    base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    files={
+        TRAIN_IMAGES: (
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",  # upstream
+            "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",  # Debian
+        ),
+        TRAIN_LABELS: (
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+        ),
+        TEST_IMAGES: (
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+        ),
+        TEST_LABELS: (
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        ),
+    },
+    system_dirs=("/usr/share/datasets/fashion-mnist",),
+    install_hint="sudo apt-get install dataset-fashion-mnist",
+)
+
+# MNIST from the mirror torchvision uses. SHA-256s as published in tensorflow/datasets,
+# tensorflow_datasets/url_checksums/mnist.txt (Google's cvdf mirror of the same files, sizes 9912422,
+# 28881, 1648877, 4542 bytes) and used with this very mirror by ankane/torchvision-ruby,
+# lib/torchvision/datasets/mnist.rb.
+MNIST = DatasetSpec(
+    name="mnist",
+    title="MNIST",
+    base_url="https://ossci-datasets.s3.amazonaws.com/mnist/",
+    files={
+        TRAIN_IMAGES: ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
+        TRAIN_LABELS: ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",),
+        TEST_IMAGES: ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",),
+        TEST_LABELS: ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",),
+    },
+    system_dirs=("/usr/share/datasets/mnist",),
+)
+
+# The one network call; tests replace it with a fake so that they never download.
+_urlopen = urllib.request.urlopen
+_CHUNK = 1 << 20
+
+
+def cache_dir(name: str) -> Path:
+    """``$COMPANION_DATA/<name>`` if that variable is set, else ``~/.cache/companion/<name>``."""
+    base = os.environ.get("COMPANION_DATA")
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "companion") / name
+
+
+def load_fashion_mnist(root=None, *, download: bool = True):
+    """Fashion-MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 (N, 28, 28), int64 (N,)."""
+    return _load(FASHION_MNIST, root, download)
+
+
+def load_mnist(root=None, *, download: bool = True):
+    """MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 (N, 28, 28), int64 (N,)."""
+    return _load(MNIST, root, download)
+
+
+def _load(spec: DatasetSpec, root, download: bool):
+    paths = _locate(spec, root, download)
+    arrays = {}
+    for filename, path in paths.items():
+        raw = path.read_bytes()
+        _check_sha256(path, raw, spec.files[filename])
+        arrays[filename] = _parse_idx(raw, path, ndim=3 if "images" in filename else 1)
+    splits = []
+    for images_name, labels_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
+        x, y = arrays[images_name], arrays[labels_name]
+        if x.shape[1:] != (28, 28) or y.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{spec.title}: expected images (N, 28, 28) and N labels, found images {x.shape} in "
+                f"{paths[images_name]} and labels {y.shape} in {paths[labels_name]}"
+            )
+        splits.append((x, y.astype(np.int64)))
+    return tuple(splits)
+
+
+def _locate(spec: DatasetSpec, root, download: bool) -> dict[str, Path]:
+    """Path of each file: the first folder that has it, else a fresh verified download."""
+    target = Path(root).expanduser() if root is not None else cache_dir(spec.name)
+    folders = [target] + [Path(d) for d in spec.system_dirs]
+    found, missing = {}, []
+    for filename in spec.files:
+        for folder in folders:
+            if (folder / filename).is_file():
+                found[filename] = folder / filename
+                break
+        else:
+            missing.append(filename)
+    if not missing:
+        return found
+
+    def not_found(reason: str) -> DatasetNotFoundError:
+        ways = [f"copy the missing files into {target}"]
+        if spec.install_hint:
+            ways.append(f"run `{spec.install_hint}`")
+        ways.append("pass root= a folder that holds them")
+        if not download:
+            ways.append("call again with download=True and network access")
+        return DatasetNotFoundError(
+            f"{spec.title}: missing {', '.join(missing)}; looked in {', '.join(map(str, folders))}. "
+            f"{reason}To provide them: {'; or '.join(ways)}."
+        )
+
+    if not download:
+        raise not_found("Downloading is off (download=False). ")
+    for filename in missing:
+        url = spec.base_url + filename
+        try:
+            found[filename] = _download(url, target / filename, spec.files[filename])
+        except ChecksumError:
+            raise
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # HTTPException: e.g. IncompleteRead
+            raise not_found(f"Downloading {url} failed ({exc}). ") from exc
+    return found
+
+
+def _download(url: str, dest: Path, sha256s: tuple[str, ...]) -> Path:
+    """Fetch ``url`` into ``dest`` atomically: temp file in the same folder, verify, ``os.replace``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, _urlopen(url, timeout=60) as response:
+            while chunk := response.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        actual = digest.hexdigest()
+        if actual not in sha256s:
+            raise ChecksumError(
+                f"downloaded {url} has SHA-256 {actual}, expected {' or '.join(sha256s)}. The download was "
+                f"corrupted or the file changed upstream; nothing was saved. Try again, or copy a good "
+                f"{dest.name} into {dest.parent}."
+            )
+        os.replace(tmp, dest)
+    except BaseException:  # network error, bad hash, Ctrl-C: never leave a partial file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _check_sha256(path: Path, raw: bytes, sha256s: tuple[str, ...]) -> None:
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual not in sha256s:
+        raise ChecksumError(
+            f"{path} has SHA-256 {actual}, expected {' or '.join(sha256s)}. The file is damaged or not "
+            f"the right one: delete it so that it is downloaded again, or replace it with a good copy."
+        )
+
+
+def read_idx(path, ndim: int | None = None) -> np.ndarray:
+    """Read one gzip-compressed IDX file of unsigned bytes (the MNIST format) into a uint8 array.
+
+    ``ndim`` (if given) is the number of dimensions the file must have: 3 for images, 1 for labels.
+    No hash check: the loaders check hashes before they call this.
+    """
+    path = Path(path)
+    return _parse_idx(path.read_bytes(), path, ndim)
+
+
+def _parse_idx(raw: bytes, path: Path, ndim: int | None) -> np.ndarray:
+    try:
+        data = gzip.decompress(raw)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path} is not a valid gzip file ({exc}); delete it and fetch it again.") from exc
+    # Header: two zero bytes, type code 0x08 (unsigned byte), number of dimensions, then each dimension
+    # as a big-endian uint32 (http://yann.lecun.com/exdb/mnist/).
+    if len(data) < 4:
+        raise ValueError(f"{path}: truncated IDX header, expected at least 4 bytes, found {len(data)}")
+    found_magic = int.from_bytes(data[:4], "big")
+    dims = data[3]
+    if data[:3] != b"\x00\x00\x08" or dims == 0 or (ndim is not None and dims != ndim):
+        want = f"0x{0x800 + ndim:08x}" if ndim is not None else "0x000008NN"
+        raise ValueError(
+            f"{path}: wrong IDX magic number, expected {want} (unsigned bytes, {ndim or 'N'} dimensions), "
+            f"found 0x{found_magic:08x}"
+        )
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise ValueError(f"{path}: truncated IDX header, expected {header} bytes, found {len(data)}")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    expected = header + int(np.prod(shape))
+    if len(data) != expected:
+        raise ValueError(
+            f"{path}: IDX shape {shape} needs {expected} bytes, found {len(data)}"
+            + (" (file truncated)" if len(data) < expected else " (trailing data)")
+        )
+    # bytearray makes the array writable, like keras.datasets returns it.
+    return np.frombuffer(bytearray(memoryview(data)[header:]), dtype=np.uint8).reshape(shape)
