@@ -33,12 +33,22 @@ def collapse_carriage_returns(text: str) -> str:
 
 
 def clean_outputs(nb) -> None:
+    """Merge consecutive stream outputs of the same stream, then keep each redrawn line's last frame."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        merged = []
         for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.get("output_type") == "stream" and previous is not None
+                    and previous.get("output_type") == "stream" and previous["name"] == output["name"]):
+                previous["text"] += output["text"]
+            else:
+                merged.append(output)
+        for output in merged:
             if output.get("output_type") == "stream":
                 output["text"] = collapse_carriage_returns(output["text"])
+        cell["outputs"] = merged
 
 
 def stable_ids(nb) -> None:
