@@ -1,9 +1,11 @@
-"""Fashion-MNIST and MNIST as NumPy arrays, found locally or downloaded once and verified.
+"""Fashion-MNIST, MNIST and CIFAR-10 as NumPy arrays, found locally or downloaded once and verified.
 
 ``load_fashion_mnist()`` and ``load_mnist()`` return ``(x_train, y_train), (x_test, y_test)`` like
 ``keras.datasets``: images ``uint8`` of shape ``(N, 28, 28)``, labels ``int64`` of shape ``(N,)``.
+``load_cifar10()`` returns the same tuples with colour images ``uint8`` of shape ``(N, 3, 32, 32)``:
+channels first (NCHW), torch's layout; Keras wants ``x.transpose(0, 2, 3, 1)`` (NHWC).
 
-Each of the four IDX ``.gz`` files is looked for, in order, in
+Each file (the four IDX ``.gz`` files; CIFAR-10's one ``cifar-10-python.tar.gz``) is looked for, in order, in
 
 1. ``root`` if given, else the cache: ``$COMPANION_DATA/<name>`` or ``~/.cache/companion/<name>``;
 2. the system data folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``);
@@ -16,11 +18,15 @@ which files are missing, where they were looked for and how to provide them.
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import gzip
 import hashlib
 import http.client
+import io
 import os
+import pickle
+import tarfile
 import tempfile
 import urllib.request
 import zlib
@@ -36,6 +42,10 @@ __all__ = [
     "fashion_mnist_classes",
     "load_fashion_mnist",
     "load_mnist",
+    "CIFAR10_CLASSES",
+    "CIFAR10_CLASSES_ZH",
+    "cifar10_classes",
+    "load_cifar10",
     "read_idx",
     "DatasetSpec",
     "DatasetNotFoundError",
@@ -52,9 +62,30 @@ FASHION_MNIST_CLASSES_ZH = [
 ]
 
 
+# Label order of the archive's batches.meta (label_names).
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+]
+CIFAR10_CLASSES_ZH = [
+    "飞机", "汽车", "鸟", "猫", "鹿",
+    "狗", "青蛙", "马", "船", "卡车",
+]
+
+
+def _in_language(english: list[str], chinese: list[str]) -> list[str]:
+    # A copy, so that callers cannot change the module's lists.
+    return list(chinese if get_language() == "zh" else english)
+
+
 def fashion_mnist_classes() -> list[str]:
     """The ten Fashion-MNIST class names in the current language (see ``companion.set_language``)."""
-    return list(FASHION_MNIST_CLASSES_ZH if get_language() == "zh" else FASHION_MNIST_CLASSES)
+    return _in_language(FASHION_MNIST_CLASSES, FASHION_MNIST_CLASSES_ZH)
+
+
+def cifar10_classes() -> list[str]:
+    """The ten CIFAR-10 class names in the current language (see ``companion.set_language``)."""
+    return _in_language(CIFAR10_CLASSES, CIFAR10_CLASSES_ZH)
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -137,6 +168,21 @@ MNIST = DatasetSpec(
     system_dirs=("/usr/share/datasets/mnist",),
 )
 
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+# The python-pickle version from the authors' page (https://www.cs.toronto.edu/~kriz/cifar.html). SHA-256 as
+# pinned for this very URL by Keras, keras/src/datasets/cifar10.py (`file_hash` of `get_file`, Keras 3.15.1,
+# the version installed here). torchvision pins the same file by MD5, c58f30108f718f92721af3b95e74349a
+# (torchvision/datasets/cifar.py, `tgz_md5`).
+CIFAR10 = DatasetSpec(
+    name="cifar10",
+    title="CIFAR-10",
+    base_url="https://www.cs.toronto.edu/~kriz/",
+    files={CIFAR10_ARCHIVE: ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",)},
+)
+CIFAR10_FOLDER = "cifar-10-batches-py"  # the archive's one folder
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST_BATCH = "test_batch"
+
 # The one network call; tests replace it with a fake so that they never download.
 _urlopen = urllib.request.urlopen
 _CHUNK = 1 << 20
@@ -158,13 +204,37 @@ def load_mnist(root=None, *, download: bool = True):
     return _load(MNIST, root, download)
 
 
-def _load(spec: DatasetSpec, root, download: bool):
-    paths = _locate(spec, root, download)
-    arrays = {}
-    for filename, path in paths.items():
+def load_cifar10(root=None, *, download: bool = True):
+    """CIFAR-10 as ``(x_train, y_train), (x_test, y_test)``: uint8 (N, 3, 32, 32) NCHW, int64 (N,).
+
+    ``root`` is a folder holding ``cifar-10-python.tar.gz`` (torchvision's CIFAR10 root keeps it there
+    too); the batches are read straight from the verified archive, nothing is extracted. For Keras
+    (channels last) use ``x.transpose(0, 2, 3, 1)``.
+    """
+    ((path, raw),) = _read_verified(CIFAR10, root, download).values()
+    return _parse_cifar10(raw, path)
+
+
+def _read_verified(spec: DatasetSpec, root, download: bool) -> dict[str, tuple[Path, bytes]]:
+    """Each file's path and bytes, found or downloaded, once its SHA-256 matched a pinned one.
+
+    Parsers get these very bytes, so what they parse (or unpickle) is what was hashed.
+    """
+    verified = {}
+    for filename, path in _locate(spec, root, download).items():
         raw = path.read_bytes()
         _check_sha256(path, raw, spec.files[filename])
-        arrays[filename] = _parse_idx(raw, path, ndim=3 if "images" in filename else 1)
+        verified[filename] = (path, raw)
+    return verified
+
+
+def _load(spec: DatasetSpec, root, download: bool):
+    verified = _read_verified(spec, root, download)
+    paths = {filename: path for filename, (path, _) in verified.items()}
+    arrays = {
+        filename: _parse_idx(raw, path, ndim=3 if "images" in filename else 1)
+        for filename, (path, raw) in verified.items()
+    }
     splits = []
     for images_name, labels_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
         x, y = arrays[images_name], arrays[labels_name]
@@ -289,3 +359,97 @@ def _parse_idx(raw: bytes, path: Path, ndim: int | None) -> np.ndarray:
         )
     # bytearray makes the array writable, like keras.datasets returns it.
     return np.frombuffer(bytearray(memoryview(data)[header:]), dtype=np.uint8).reshape(shape)
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds NumPy arrays and Python's own types, nothing else.
+
+    The archive's hash was checked before, so this is a second fence: a wrong pin or a swapped file
+    cannot make unpickling call arbitrary functions. The batches (pickled by Python 2 with NumPy 1,
+    or re-pickled by NumPy 2) need only these globals.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.empty(0))[0],
+        ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.empty(0))[0],
+        ("numpy.core.multiarray", "scalar"): np.int64(0).__reduce__()[0],
+        ("numpy._core.multiarray", "scalar"): np.int64(0).__reduce__()[0],
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # how Python 3 writes bytes at pickle protocol 2
+    }
+
+    def find_class(self, module, name):
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: a CIFAR-10 batch holds only NumPy arrays, lists and "
+                f"strings"
+            ) from None
+
+
+def _parse_cifar10(raw: bytes, path: Path):
+    """The six batches of a ``cifar-10-python.tar.gz`` held in ``raw``, read without extracting."""
+    wanted = {f"{CIFAR10_FOLDER}/{name}": name for name in (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH)}
+    batches = {}
+    try:
+        # Iterate once in archive order: a gzip stream cannot seek back cheaply.
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
+            for member in tar:
+                name = wanted.get(member.name.removeprefix("./"))
+                if name is None or name in batches:
+                    continue
+                if not member.isfile():
+                    raise ValueError(
+                        f"{path}: member {member.name} should be a file, found a {member.type!r} entry"
+                    )
+                batches[name] = _parse_cifar10_batch(tar.extractfile(member).read(), path, member.name)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:  # OSError: gzip.BadGzipFile
+        raise ValueError(
+            f"{path} is not a valid tar.gz archive ({type(exc).__name__}: {exc}); delete it and fetch it "
+            f"again."
+        ) from exc
+    missing = [member for member, name in wanted.items() if name not in batches]
+    if missing:
+        raise ValueError(
+            f"{path}: expected members {', '.join(wanted)}; missing {', '.join(missing)}. The archive is "
+            f"incomplete or not CIFAR-10's python version."
+        )
+    train = [batches[name] for name in CIFAR10_TRAIN_BATCHES]
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    x_test, y_test = batches[CIFAR10_TEST_BATCH]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _parse_cifar10_batch(blob: bytes, path: Path, member: str) -> tuple[np.ndarray, np.ndarray]:
+    """One pickled batch, a dict with b"data" (N, 3072) uint8 and b"labels" (N ints), as NCHW images and int64
+    labels."""
+    where = f"{path}: member {member}"
+    try:
+        # encoding="bytes": Python 2 pickled the batches; their keys and array buffers are byte strings.
+        batch = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
+    except Exception as exc:  # a damaged pickle fails in many ways: EOFError, UnpicklingError, KeyError, ...
+        raise ValueError(f"{where} is not a readable pickled batch ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        found = f"keys {sorted(batch)}" if isinstance(batch, dict) else f"a {type(batch).__name__}"
+        raise ValueError(f"{where}: expected a dict with keys b'data' and b'labels', found {found}")
+    data, labels = batch[b"data"], batch[b"labels"]
+    is_array = isinstance(data, np.ndarray)
+    if not is_array or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        found = f"{data.dtype} {data.shape}" if is_array else f"a {type(data).__name__}"
+        raise ValueError(f"{where}: expected data uint8 (N, 3072) (N images of 3x32x32), found {found}")
+    n = data.shape[0]
+    try:
+        labels = np.asarray(labels)
+    except (ValueError, TypeError) as exc:  # e.g. a ragged list
+        raise ValueError(f"{where}: expected {n} integer labels, found unreadable labels ({exc})") from exc
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where}: expected integer labels of shape ({n},), found {labels.dtype} {labels.shape}"
+        )
+    if n and (labels.min() < 0 or labels.max() >= len(CIFAR10_CLASSES)):
+        raise ValueError(f"{where}: expected labels 0..9, found values from {labels.min()} to {labels.max()}")
+    # Each row is 1024 red, then 1024 green, then 1024 blue values, each channel row by row: NCHW as is.
+    return data.reshape(n, 3, 32, 32), labels.astype(np.int64)

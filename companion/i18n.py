@@ -10,13 +10,12 @@ LANGUAGES = ("en", "zh")
 _current = "en"
 
 
-def set_language(lang: str) -> str:
+def set_language(lang: str) -> None:
     """Set the language of labels produced by :func:`tr` (``"en"`` or ``"zh"``)."""
     global _current
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
     _current = lang
-    return _current
 
 
 def get_language() -> str:
