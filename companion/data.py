@@ -433,7 +433,7 @@ def _parse_cifar10_batch(blob: bytes, path: Path, member: str) -> tuple[np.ndarr
     except Exception as exc:  # a damaged pickle fails in many ways: EOFError, UnpicklingError, KeyError, ...
         raise ValueError(f"{where} is not a readable pickled batch ({type(exc).__name__}: {exc})") from exc
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        found = f"keys {sorted(batch)}" if isinstance(batch, dict) else f"a {type(batch).__name__}"
+        found = f"keys {list(batch)}" if isinstance(batch, dict) else f"a {type(batch).__name__}"
         raise ValueError(f"{where}: expected a dict with keys b'data' and b'labels', found {found}")
     data, labels = batch[b"data"], batch[b"labels"]
     is_array = isinstance(data, np.ndarray)
