@@ -1,0 +1,61 @@
+"""The NumPy TransformerBlock and its Keras twin (keras.layers.MultiHeadAttention etc.) compute the same thing."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+keras = pytest.importorskip("keras")
+
+from companion.attention import MultiheadAttention  # noqa: E402
+from companion.attention_keras import keras_transformer_block, mha_to_keras_weights  # noqa: E402
+from companion.transformer import TransformerBlock  # noqa: E402
+
+
+def random_block(seed, causal, approximate="none"):
+    """A float32 block whose every parameter is random (LayerNorm's ones and the zero biases would hide swaps)."""
+    rng = np.random.default_rng(seed)
+    block = TransformerBlock(16, 4, causal=causal, rng=rng)
+    block.mlp[1].approximate = approximate
+    for p in block.parameters():
+        p.data[...] = rng.standard_normal(p.shape) * 0.3
+    return block
+
+
+@pytest.mark.parametrize("causal, approximate", [(False, "none"), (True, "none"), (False, "tanh")])
+def test_keras_block_matches_numpy_block(causal, approximate):
+    block = random_block(0, causal, approximate)
+    model = keras_transformer_block(block)
+    x = np.random.default_rng(1).standard_normal((3, 7, 16)).astype(np.float32)
+    expected = block(x)
+    out = np.asarray(model(x))
+    assert out.shape == expected.shape == (3, 7, 16)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+    # the model is not tied to one sequence length
+    np.testing.assert_allclose(np.asarray(model(x[:, :4])), block(x[:, :4]), rtol=0, atol=1e-5)
+
+
+def test_causal_keras_block_ignores_the_future():
+    block = random_block(2, causal=True)
+    model = keras_transformer_block(block)
+    x = np.random.default_rng(3).standard_normal((2, 6, 16)).astype(np.float32)
+    changed = x.copy()
+    changed[:, 4:] += 1.0
+    a, b = np.asarray(model(x)), np.asarray(model(changed))
+    np.testing.assert_array_equal(a[:, :4], b[:, :4])
+    assert np.abs(a[:, 4:] - b[:, 4:]).max() > 0.1
+
+
+def test_mha_weights_layout():
+    attn = MultiheadAttention(16, 4, rng=np.random.default_rng(0))
+    arrays = mha_to_keras_weights(attn)
+    assert [a.shape for a in arrays] == [(16, 4, 4), (4, 4)] * 3 + [(4, 4, 16), (16,)]
+    w = attn.in_proj_weight.data
+    # key kernel [input i, head h, unit j] is row E + h * (E / H) + j, column i of in_proj_weight
+    assert arrays[2][5, 3, 1] == w[16 + 3 * 4 + 1, 5]
+    assert arrays[6][2, 3, 9] == attn.out_proj.weight.data[9, 2 * 4 + 3]
+    with pytest.raises(ValueError, match="no biases"):
+        mha_to_keras_weights(MultiheadAttention(16, 4, bias=False))
