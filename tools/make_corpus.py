@@ -8,6 +8,9 @@ line between documents. Inputs are read in sorted order, so the output is determ
 
     .venv/bin/python tools/make_corpus.py           # write the files
     .venv/bin/python tools/make_corpus.py --check   # exit 1 if the shipped files are stale
+
+The shipped files are a snapshot: chapter 08 trains on them and its committed outputs depend on them, so
+regenerate them together with re-running chapter 08 (both languages), not after every edit of the prose.
 """
 from __future__ import annotations
 
