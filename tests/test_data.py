@@ -8,7 +8,6 @@ import hashlib
 import http.client
 import io
 import os
-import time
 from pathlib import Path
 
 import numpy as np
