@@ -5,10 +5,11 @@ Names, shapes and layouts follow ``torch.nn``: images are ``NCHW`` and a convolu
 
     conv.load_state_dict(torch_conv.state_dict())
 
-``Conv2d`` is a cross-correlation, as in every framework. It uses im2col: the input patches become the
-columns of one matrix, so the forward pass and both weight and input gradients are single matrix products;
-the backward pass folds the patch gradients back onto the image (col2im) with one matrix product and one
-vectorised add per kernel offset (a loop over the ``kh * kw`` offsets; none over pixels or examples).
+``Conv2d`` is a cross-correlation, as in every framework. It uses im2col: the input patches of all the
+images become the columns of one matrix (channel-first, built with one strided copy per kernel offset), so the
+forward pass and both weight and input gradients are single matrix products; the backward pass folds the
+patch gradients back onto the image (col2im) with one vectorised add per kernel offset (loops over the
+``kh * kw`` offsets only; none over pixels or examples). Large work arrays are kept between calls.
 """
 from __future__ import annotations
 
@@ -69,6 +70,14 @@ def _output_hw(layer: Module, x: np.ndarray, kernel, stride, padding) -> tuple[i
     return (conv_output_size(h, kh, stride[0], ph), conv_output_size(w, kw, stride[1], pw))
 
 
+def _inside(shift: int, stride: int, size: int, count: int) -> tuple[int, int]:
+    """The range ``[first, stop)`` of output positions ``r < count`` whose input position ``r * stride + shift``
+    lies inside ``[0, size)``."""
+    first = max(0, (stride - 1 - shift) // stride)  # ceil(-shift / stride), at least 0
+    stop = min(count, (size - 1 - shift) // stride + 1)
+    return first, max(first, stop)
+
+
 class Conv2d(Module):
     """2-D cross-correlation of ``NCHW`` images, ``y[n, o] = b[o] + sum_c W[o, c] * x[n, c]``, like torch's."""
 
@@ -89,14 +98,18 @@ class Conv2d(Module):
         self.weight = Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_channels).astype(dtype)) if bias else None
         self._cache = None
+        self._buffers = {}
 
     def _geometry(self, x: np.ndarray) -> dict:
-        """Sizes, and the grid of positions at which the matrix products are computed.
+        """Sizes, and the grid ``(Hg, Wg)`` on which the backward pass computes the patch gradients.
 
-        The padded input is stored channel-first, ``(C, N, Hp, Wp)``, flattened per channel. With stride 1
-        every kernel offset ``(i, j)`` is then one contiguous slice starting at ``i * Wp + j``, so we compute
-        on the whole padded grid ``(Hp, Wp)`` and drop the positions outside ``(Ho, Wo)`` afterwards: slices
-        copy and add at memory speed, which beats the few extra products while the waste is small.
+        Arrays are stored channel-first, ``(C, N, H, W)``, so that one matrix product covers all the
+        positions of all the images. The forward pass and the weight gradient work on the output grid
+        ``(Ho, Wo)``. For the input gradient of a stride-1 layer the upstream gradient is laid on the whole
+        padded grid ``(Hp, Wp)`` (zeros at the extra positions): every kernel offset ``(i, j)`` of the fold is
+        then one contiguous slice starting at ``i * Wp + j`` of the flattened padded input, which adds at
+        memory speed and beats the few extra products while the waste is small. Otherwise the grid is
+        ``(Ho, Wo)`` and the fold adds strided views.
         """
         n, _, h, w = x.shape
         ho, wo = _output_hw(self, x, self.kernel_size, self.stride, self.padding)
@@ -107,6 +120,17 @@ class Conv2d(Module):
         # Slack after the last image so that every offset slice of length n * hp * wp stays in the buffer.
         length = n * hp * wp + (kh - 1) * wp + (kw - 1)
         return dict(n=n, h=h, w=w, ho=ho, wo=wo, hp=hp, wp=wp, hg=hg, wg=wg, length=length)
+
+    def _buffer(self, name: str, shape: tuple, dtype, zeros: bool = False, key=None) -> np.ndarray:
+        """A work array kept between calls (a fresh large one costs page faults), remade when its shape, dtype
+        or ``key`` changes. Callers write only the parts they use, so the rest of a ``zeros`` buffer stays
+        zero; ``key`` names what decides those parts (the input's shape)."""
+        dtype = np.dtype(dtype)
+        entry = self._buffers.get(name)
+        if entry is None or entry[0].shape != shape or entry[0].dtype != dtype or entry[1] != key:
+            entry = ((np.zeros if zeros else np.empty)(shape, dtype=dtype), key)
+            self._buffers[name] = entry
+        return entry[0]
 
     def _offset_view(self, buffer: np.ndarray, g: dict, i: int, j: int) -> np.ndarray:
         """``(rows, N, Hg, Wg)`` view of a channel-first padded buffer at kernel offset ``(i, j)``."""
@@ -119,29 +143,30 @@ class Conv2d(Module):
         x = np.asarray(x)
         _check_nchw(self, x, self.in_channels)
         g = self._geometry(x)
-        dtype, (kh, kw), (ph, pw) = self.weight.data.dtype, self.kernel_size, self.padding
-        c, n, hp, wp, hg, wg = self.in_channels, g["n"], g["hp"], g["wp"], g["hg"], g["wg"]
+        dtype, (kh, kw), (sh, sw), (ph, pw) = self.weight.data.dtype, self.kernel_size, self.stride, self.padding
+        o, c, n, ho, wo = self.out_channels, self.in_channels, g["n"], g["ho"], g["wo"]
 
-        # Zero-padded input, channel-first: (C, N, Hp, Wp) flattened per channel, plus the slack.
-        xp = np.zeros((c, g["length"]), dtype=dtype)
-        xp[:, :n * hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + g["h"], pw:pw + g["w"]] = x.transpose(1, 0, 2, 3)
+        # im2col: cols[(c, i, j), (n, r, s)] = x[n, c, r*sh + i - ph, s*sw + j - pw], zero where that falls in
+        # the padding. One strided copy per kernel offset (each reads the whole input in one sweep) into a
+        # buffer reused between calls (a fresh one this large costs page faults). Only the positions inside
+        # the input are written, so the padding positions stay zero; the buffer is remade if the shape changes.
+        cols = self._buffer("cols", (c * kh * kw, n * ho * wo), dtype, zeros=True, key=x.shape)
+        blocks = cols.reshape(c, kh, kw, n, ho, wo)
+        xt = x.transpose(1, 0, 2, 3)
+        for i in range(kh):
+            r0, r1 = _inside(i - ph, sh, g["h"], ho)
+            for j in range(kw):
+                s0, s1 = _inside(j - pw, sw, g["w"], wo)
+                if r0 < r1 and s0 < s1:
+                    blocks[:, i, j, :, r0:r1, s0:s1] = xt[:, :, r0 * sh + i - ph:(r1 - 1) * sh + i - ph + 1:sh,
+                                                          s0 * sw + j - pw:(s1 - 1) * sw + j - pw + 1:sw]
 
-        # im2col: cols[(c, i, j), (n, r, s)] = xp[c, n, r*sh + i, s*sw + j], one strided view copied once.
-        item = xp.itemsize
-        patches = np.lib.stride_tricks.as_strided(
-            xp, shape=(c, kh, kw, n, hg, wg),
-            strides=(xp.strides[0], wp * item, item, hp * wp * item, self.stride[0] * wp * item,
-                     self.stride[1] * item),
-            writeable=False)
-        # Reuse the previous call's column buffer when it fits: a fresh one this large costs page faults.
-        cols = self._cache[0] if self._cache is not None else None
-        if cols is None or cols.shape != (c * kh * kw, n * hg * wg) or cols.dtype != dtype:
-            cols = np.empty((c * kh * kw, n * hg * wg), dtype=dtype)
-        np.copyto(cols.reshape(patches.shape), patches)
-
-        y = self.weight.data.reshape(self.out_channels, -1) @ cols  # (O, N*Hg*Wg): all positions at once
-        y = y.reshape(self.out_channels, n, hg, wg)[:, :, :g["ho"], :g["wo"]].transpose(1, 0, 2, 3)
-        out = np.empty((n, self.out_channels, g["ho"], g["wo"]), dtype=dtype)
+        # One product for all positions of all images, (O, C*kh*kw) @ (C*kh*kw, N*Ho*Wo): one large BLAS call,
+        # rather than one per image, which threads well even on a busy machine.
+        y = self._buffer("output", (o, n * ho * wo), dtype)
+        np.matmul(self.weight.data.reshape(o, -1), cols, out=y)
+        y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+        out = np.empty((n, o, ho, wo), dtype=dtype)
         if self.bias is not None:
             np.add(y, self.bias.data[:, None, None], out=out)  # bias and the copy to NCHW in one pass
         else:
@@ -151,35 +176,45 @@ class Conv2d(Module):
 
     def backward(self, grad_out):
         cols, g = self._cached("_cache")
-        n, ho, wo, hg, wg = g["n"], g["ho"], g["wo"], g["hg"], g["wg"]
-        o, c, (kh, kw) = self.out_channels, self.in_channels, self.kernel_size
+        n, ho, wo, hg, wg, hp, wp = g["n"], g["ho"], g["wo"], g["hg"], g["wg"], g["hp"], g["wp"]
+        o, c, (kh, kw), (ph, pw) = self.out_channels, self.in_channels, self.kernel_size, self.padding
         grad_out = self._check_grad_shape(grad_out, (n, o, ho, wo))
         dtype = self.weight.data.dtype
 
-        # The upstream gradient on the compute grid, channel-first; zero at the positions we dropped.
-        if (hg, wg) == (ho, wo):
-            g2 = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3), dtype=dtype)
-        else:
-            g2 = np.zeros((o, n, hg, wg), dtype=dtype)
-            g2[:, :, :ho, :wo] = grad_out.transpose(1, 0, 2, 3)
-        g2 = g2.reshape(o, n * hg * wg)
-
+        # The upstream gradient, channel-first like cols: (O, N*Ho*Wo).
+        g2 = self._buffer("grad_output", (o, n, ho, wo), dtype)
+        g2[...] = grad_out.transpose(1, 0, 2, 3)
+        g2 = g2.reshape(o, n * ho * wo)
         if self.bias is not None:
-            self.bias.grad += grad_out.sum(axis=(0, 2, 3), dtype=dtype)  # dl/db[o] = sum over n, r, s
+            self.bias.grad += g2.sum(axis=1, dtype=dtype)  # dl/db[o] = sum over n, r, s
         self.weight.grad += (cols @ g2.T).T.reshape(self.weight.shape)  # dl/dW = g cols^T
 
-        # dl/dcols = W^T g, folded back onto the input (col2im): the patch entries of kernel offset (i, j)
-        # came from the input shifted by (i, j), and overlapping patches add up. One product per offset
-        # into a reused buffer, rather than all of dl/dcols at once, keeps the data in cache.
-        dxp = np.zeros((c, g["length"]), dtype=dtype)
-        part = np.empty((c, n * hg * wg), dtype=dtype)
+        # dl/dcols = W^T g in one product, its rows ordered (i, j, c) so that the block of kernel offset (i, j)
+        # is C contiguous rows, then folded back onto the padded input (col2im): those entries came from the
+        # input shifted by (i, j), and overlapping patches add up, one vectorised add per offset.
+        if (hg, wg) != (ho, wo):
+            # Padded grid (stride 1): zeros at the positions outside (Ho, Wo), never written, so they stay
+            # zero in the reused buffer; the fold's slices then land where they belong.
+            grid = self._buffer("grad_grid", (o, n, hg, wg), dtype, zeros=True)
+            grid[:, :, :ho, :wo] = g2.reshape(o, n, ho, wo)
+            g2 = grid.reshape(o, n * hg * wg)
+        wt = np.ascontiguousarray(self.weight.data.transpose(2, 3, 1, 0)).reshape(kh * kw * c, o)
+        dcols = self._buffer("grad_cols", (kh * kw * c, n * hg * wg), dtype)
+        np.matmul(wt, g2, out=dcols)
+        dxp = self._buffer("grad_input", (c, g["length"]), dtype)
+        dxp.fill(0)
+        size = n * hp * wp
         for i in range(kh):
             for j in range(kw):
-                np.matmul(self.weight.data[:, :, i, j].T, g2, out=part)
-                self._offset_view(dxp, g, i, j)[...] += part.reshape(c, n, hg, wg)
-        (ph, pw), hp, wp = self.padding, g["hp"], g["wp"]
+                block = dcols[(i * kw + j) * c:(i * kw + j + 1) * c]
+                if (hg, wg) == (hp, wp):  # on the padded grid: the slice starting at i * Wp + j, as 2-D arrays
+                    view = dxp[:, i * wp + j:i * wp + j + size]
+                    np.add(view, block, out=view)
+                else:
+                    view = self._offset_view(dxp, g, i, j)
+                    np.add(view, block.reshape(c, n, hg, wg), out=view)
         dx = dxp[:, :n * hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + g["h"], pw:pw + g["w"]]
-        return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+        return dx.transpose(1, 0, 2, 3).copy()  # a new array (never a view of the work buffer), NCHW
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -382,3 +382,52 @@ def test_sequential_repr_matches_torch():
     twin = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                          nn.Linear(8 * 14 * 14, 10))
     assert repr(model) == repr(twin)
+
+
+def test_conv2d_reuses_its_work_buffers_safely_across_shapes():
+    """Conv2d keeps work arrays between calls; a change of input shape (even one with the same number of
+    output positions, or of dtype) must not leave stale values, and results must never alias those arrays."""
+    rng = np.random.default_rng(11)
+    for args in (dict(kernel_size=3, padding=1), dict(kernel_size=(3, 2), stride=(2, 1), padding=(2, 1))):
+        twin = torch.nn.Conv2d(3, 4, **args).double()
+        conv = Conv2d(3, 4, **args, rng=rng, dtype=np.float64)
+        conv.load_state_dict(twin.state_dict())
+        # (2, 6, 4) and (2, 4, 6) and (3, 4, 4)-like shapes give equal N*Ho*Wo for some of these layers.
+        shapes = [(2, 3, 6, 4), (2, 3, 4, 6), (3, 3, 4, 4), (2, 3, 6, 4), (1, 3, 9, 7), (2, 3, 6, 4)]
+        previous = None
+        for shape in shapes:
+            x = rng.standard_normal(shape)
+            conv.zero_grad()
+            for p in twin.parameters():
+                p.grad = None
+            out = conv(x)
+            g = rng.standard_normal(out.shape)
+            dx = conv.backward(g)
+            out_t, dx_t, grads_t = torch_forward_backward(twin, x, g)
+            np.testing.assert_allclose(out, out_t, **TOL64)
+            np.testing.assert_allclose(dx, dx_t, **TOL64)
+            np.testing.assert_allclose(conv.weight.grad, grads_t["weight"], **TOL64)
+            np.testing.assert_allclose(conv.bias.grad, grads_t["bias"], **TOL64)
+            if previous is not None:  # the last call's results are untouched by this one
+                np.testing.assert_array_equal(previous[0], previous[1])
+                np.testing.assert_array_equal(previous[2], previous[3])
+            previous = (out, out.copy(), dx, dx.copy())
+
+
+def test_conv2d_casts_the_input_to_the_weight_dtype():
+    rng = np.random.default_rng(12)
+    twin = torch.nn.Conv2d(2, 3, 3, padding=1).double()
+    conv64 = Conv2d(2, 3, 3, padding=1, rng=rng, dtype=np.float64)
+    conv32 = Conv2d(2, 3, 3, padding=1, rng=rng, dtype=np.float32)
+    conv64.load_state_dict(twin.state_dict())
+    conv32.load_state_dict(twin.state_dict())
+    x = rng.standard_normal((2, 2, 5, 6))
+    g = rng.standard_normal((2, 3, 5, 6))
+    out_t, dx_t, _ = torch_forward_backward(twin, x, g)
+    out, dx = conv64(x.astype(np.float32)), conv64.backward(g.astype(np.float32))
+    assert out.dtype == dx.dtype == np.float64
+    np.testing.assert_array_equal(out, conv64(x.astype(np.float32).astype(np.float64)))  # widened exactly
+    out, dx = conv32(x), conv32.backward(g)
+    assert out.dtype == dx.dtype == conv32.weight.grad.dtype == np.float32
+    np.testing.assert_allclose(out, out_t, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, dx_t, rtol=1e-5, atol=1e-5)
