@@ -63,13 +63,18 @@ def sdpa_inputs(seed=0):
     return rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 6, 4)), rng.standard_normal((2, 3, 6, 3))
 
 
-@pytest.mark.parametrize("case", SDPA_CASES)
-def test_sdpa_gradcheck(case):
+def sdpa_forward_backward(case):
+    """The case's mask arguments, inputs, output, cache, upstream gradient and the NumPy gradients of q, k, v."""
     kwargs = sdpa_cases(np.random.default_rng(0))[case]
     q, k, v = sdpa_inputs()
     out, cache = scaled_dot_product_attention(q, k, v, **kwargs)
     g = np.random.default_rng(1).standard_normal(out.shape)
-    analytic = scaled_dot_product_attention_backward(g, cache)
+    return kwargs, (q, k, v), out, cache, g, scaled_dot_product_attention_backward(g, cache)
+
+
+@pytest.mark.parametrize("case", SDPA_CASES)
+def test_sdpa_gradcheck(case):
+    kwargs, (q, k, v), out, cache, g, analytic = sdpa_forward_backward(case)
     for name, x, grad in zip("qkv", (q, k, v), analytic):
         def f():
             return np.sum((scaled_dot_product_attention(q, k, v, **kwargs)[0] - out) * g)
@@ -78,11 +83,7 @@ def test_sdpa_gradcheck(case):
 
 @pytest.mark.parametrize("case", SDPA_CASES)
 def test_sdpa_matches_torch(case):
-    kwargs = sdpa_cases(np.random.default_rng(0))[case]
-    q, k, v = sdpa_inputs()
-    out, cache = scaled_dot_product_attention(q, k, v, **kwargs)
-    g = np.random.default_rng(1).standard_normal(out.shape)
-    grads = scaled_dot_product_attention_backward(g, cache)
+    kwargs, (q, k, v), out, cache, g, grads = sdpa_forward_backward(case)
     qt, kt, vt = t64(q, True), t64(k, True), t64(v, True)
     out_t = F.scaled_dot_product_attention(qt, kt, vt, **torch_masks(kwargs))
     (out_t * torch.from_numpy(g)).sum().backward()

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from companion.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
 from companion.gradcheck import check_module
 from companion.layers import Linear, ReLU, Sequential
+from twins import assert_float32_forward_matches
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 
@@ -162,13 +163,7 @@ def test_flatten_matches_torch(args, shape):
 @pytest.mark.parametrize("name", [c[0] for c in CONV_CASES])
 def test_conv2d_matches_torch_float32_forward(name):
     conv, twin, x = conv_case(name, dtype=np.float32)
-    twin = twin.float()
-    x32 = x.astype(np.float32)
-    out = conv(x32)
-    assert out.dtype == np.float32
-    with torch.no_grad():
-        out_t = twin(torch.from_numpy(x32)).numpy()
-    np.testing.assert_allclose(out, out_t, rtol=1e-5, atol=1e-5)
+    assert_float32_forward_matches(conv, twin.float(), x, atol=1e-5)
 
 
 def test_conv2d_float32_at_a_realistic_size():

@@ -7,6 +7,7 @@ import torch
 
 from companion.gradcheck import check_module
 from companion.layers import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
+from twins import assert_float32_forward_matches
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 
@@ -103,12 +104,7 @@ def test_matches_torch_float32_forward(name):
     layer, x, twin = get_case(name)
     layer.astype(np.float32)
     layer.load_state_dict(twin.state_dict())
-    x32 = x.astype(np.float32)
-    out = layer(x32)
-    assert out.dtype == np.float32
-    with torch.no_grad():
-        out_t = twin(torch.from_numpy(x32)).numpy()
-    np.testing.assert_allclose(out, out_t, rtol=1e-5, atol=1e-6)
+    assert_float32_forward_matches(layer, twin, x, atol=1e-6)
 
 
 def test_sigmoid_is_stable_for_large_inputs():
