@@ -2,11 +2,16 @@
 
     python tools/build_notebooks.py                 # every chapters/*/*.md, full mode
     python tools/build_notebooks.py chapters/en/02_neural_networks_from_scratch.md --mode quick
+    python tools/build_notebooks.py chapters/en/04_multilayer_perceptron.md --prose-only
 
 Each MyST source ``chapters/LANG/NAME.md`` is read with jupytext, executed with nbclient in
 ``book/LANG/`` (so relative links and paths work as they do for a reader), and written to
 ``book/LANG/NAME.ipynb``. Stream outputs keep only the final state of each carriage-return-redrawn
 line, so a progress bar shows as its last frame.
+
+``--prose-only`` copies the markdown cells of a source into its executed notebook without running anything:
+for a prose edit of a long chapter. It refuses when a code cell, a tag or the cell count differs (then the
+chapter must be re-executed).
 """
 from __future__ import annotations
 
@@ -117,17 +122,41 @@ def build(source: Path, mode: str, timeout: int) -> Path:
     return target
 
 
+def update_prose(source: Path) -> Path:
+    """Copy the markdown cells of ``source`` into its executed notebook; code cells and outputs stay as they are."""
+    md = jupytext.read(source)
+    target = target_of(source)
+    nb = nbformat.read(target, as_version=4)
+    kinds = [(c.cell_type, c.source if c.cell_type == "code" else None, c.metadata.get("tags", [])) for c in md.cells]
+    have = [(c.cell_type, c.source if c.cell_type == "code" else None, c.metadata.get("tags", [])) for c in nb.cells]
+    if kinds != have:
+        raise SystemExit(f"{source}: code cells, tags or cell count differ from {target.relative_to(ROOT)}; "
+                         f"re-execute it: python tools/build_notebooks.py {source}")
+    for md_cell, nb_cell in zip(md.cells, nb.cells):
+        if md_cell.cell_type == "markdown":
+            nb_cell.source = md_cell.source
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="*", type=Path, help="chapter sources (default: all)")
     parser.add_argument("--mode", choices=("full", "quick"), default="full")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--prose-only", action="store_true",
+                        help="copy markdown cells into the executed notebooks, execute nothing")
     args = parser.parse_args(argv)
     sources = args.sources or sorted((ROOT / "chapters").glob("*/*.md"))
     if not sources:
         print("no chapter sources found under chapters/", file=sys.stderr)
         return 1
     for source in sources:
+        if args.prose_only:
+            print(f"{source} -> {update_prose(source).relative_to(ROOT)} (markdown cells only)")
+            continue
         start = time.perf_counter()
         target = build(source, args.mode, args.timeout)
         print(f"{source} -> {target.relative_to(ROOT)} ({args.mode} mode, {time.perf_counter() - start:.0f} s)")
