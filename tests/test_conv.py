@@ -9,9 +9,8 @@ import torch.nn.functional as F
 from companion.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
 from companion.gradcheck import check_module
 from companion.layers import Linear, ReLU, Sequential
-from twins import assert_float32_forward_matches
+from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
-TOL64 = dict(rtol=1e-10, atol=1e-12)
 
 # (id, Conv2d arguments, input shape): stride 1 and 2 (and mixed), padding 0/1/2 (and mixed), square and
 # non-square kernels and inputs, odd sizes, 1 to 4 channels, with and without bias.
@@ -72,29 +71,6 @@ def pool_case(name, seed=0):
     rng = np.random.default_rng(seed)
     x = distinct_values(rng, shape) if cls is MaxPool2d else rng.standard_normal(shape)
     return cls(**args), TORCH_POOLS[cls](**args), x
-
-
-def torch_forward_backward(twin, x, g):
-    """Output, input gradient and parameter gradients of torch's sum(twin(x) * g)."""
-    xt = torch.tensor(x, requires_grad=True)
-    out = twin(xt)
-    (out * torch.from_numpy(g)).sum().backward()
-    return out.detach().numpy(), xt.grad.numpy(), {n: p.grad.numpy() for n, p in twin.named_parameters()}
-
-
-def assert_matches_torch(layer, twin, x, seed=1):
-    out = layer(x)
-    g = np.random.default_rng(seed).standard_normal(out.shape)
-    dx = layer.backward(g)
-    out_t, dx_t, grads_t = torch_forward_backward(twin, x, g)
-    assert out.shape == out_t.shape and dx.shape == x.shape
-    assert out.dtype == np.float64 and dx.dtype == np.float64
-    np.testing.assert_allclose(out, out_t, **TOL64)
-    np.testing.assert_allclose(dx, dx_t, **TOL64)
-    params = dict(layer.named_parameters())
-    assert set(params) == set(grads_t)
-    for n, grad_t in grads_t.items():
-        np.testing.assert_allclose(params[n].grad, grad_t, **TOL64, err_msg=n)
 
 
 # --- gradient checks ---------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ import torch
 
 from companion.gradcheck import check_module
 from companion.layers import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
-from twins import assert_float32_forward_matches
-
-TOL64 = dict(rtol=1e-10, atol=1e-12)
+from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
 
 def make_mlp(rng, dtype=np.float64):
@@ -72,31 +70,12 @@ def test_gradcheck_sequential():
 
 # --- agreement with torch ----------------------------------------------------------------------------
 
-def torch_forward_backward(twin, x, g):
-    """Output, input gradient and parameter gradients of torch's sum(twin(x) * g)."""
-    xt = torch.tensor(x, requires_grad=True)
-    out = twin(xt)
-    (out * torch.from_numpy(g)).sum().backward()
-    grads = {n: p.grad.numpy() for n, p in twin.named_parameters()}
-    return out.detach().numpy(), xt.grad.numpy(), grads
-
-
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_matches_torch_float64(name):
     layer, x, twin = get_case(name)
     twin = twin.double()
     layer.load_state_dict(twin.state_dict())
-    g = np.random.default_rng(2).standard_normal(layer(x).shape)
-
-    out, dx = layer(x), layer.backward(g)
-    out_t, dx_t, grads_t = torch_forward_backward(twin, x, g)
-    assert out.dtype == np.float64 and dx.dtype == np.float64
-    np.testing.assert_allclose(out, out_t, **TOL64)
-    np.testing.assert_allclose(dx, dx_t, **TOL64)
-    params = dict(layer.named_parameters())
-    assert set(params) == set(grads_t)
-    for n, grad_t in grads_t.items():
-        np.testing.assert_allclose(params[n].grad, grad_t, **TOL64, err_msg=n)
+    assert_matches_torch(layer, twin, x, seed=2)
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
