@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     import torch
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from companion.attention import MultiheadAttention
+    from companion.nn.attention import MultiheadAttention
 
     torch.set_num_threads(args.threads)
 

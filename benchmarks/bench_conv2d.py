@@ -52,7 +52,7 @@ def main(argv=None) -> None:
     import torch.nn.functional as F
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from companion.conv import Conv2d
+    from companion.nn import Conv2d
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)

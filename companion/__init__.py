@@ -1,12 +1,21 @@
 """Companion package of the book *Foundation Models: Innovation and Responsibility*.
 
-Importing ``companion`` imports neither PyTorch nor TensorFlow: framework code lives in its own
-modules (``companion.devices``, ``companion.torch_utils``, ``companion.keras_utils``) and is imported
-only by the cells that use it.
+Subpackages, grouped by what they need at import time (a test checks these rules in a fresh process):
+
+- ``companion.book``: run mode (``budget``), seeds, language and messages, progress, plotting, exercises
+  (stdlib and NumPy; plotting and progress also matplotlib and tqdm);
+- ``companion.nn``, ``companion.optim``, ``companion.gradcheck``: the NumPy layers, losses, optimizers and
+  gradient checks the chapters build from scratch (stdlib and NumPy only);
+- ``companion.data``: downloading and caching, vision data sets, the book's text corpus, tokenizers;
+- ``companion.metrics``: classification metrics;
+- ``companion.torch``: PyTorch code (devices, the GPT, training loops, attention cost); never Keras;
+- ``companion.keras``: Keras code (weight converters, Keras twins of NumPy blocks); never torch.
+
+``import companion`` imports neither PyTorch nor TensorFlow/Keras, nor matplotlib.
 """
-from .i18n import get_language, set_language, tr
-from .progress import progress
-from .runtime import budget, run_mode, set_seed
+from .book.i18n import get_language, set_language, tr
+from .book.progress import progress
+from .book.runtime import budget, run_mode, set_seed
 
 __version__ = "0.1.0"
 __all__ = ["budget", "run_mode", "set_seed", "set_language", "get_language", "tr", "progress", "__version__"]

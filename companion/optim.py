@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .layers import Parameter
+from .nn.module import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

@@ -1,4 +1,4 @@
-"""Tests of companion.attention and companion.transformer: gradient checks, agreement with torch, errors."""
+"""Tests of companion.nn.attention and companion.nn.transformer: gradient checks, agreement with torch, errors."""
 import math
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from companion.attention import (MultiheadAttention, causal_mask, scaled_dot_product_attention,
+from companion.nn.attention import (MultiheadAttention, causal_mask, scaled_dot_product_attention,
                                  scaled_dot_product_attention_backward)
 from companion.gradcheck import check_module, numerical_gradient, relative_error
-from companion.transformer import GELU, Embedding, LayerNorm, TransformerBlock, sinusoidal_positional_encoding
+from companion.nn.transformer import GELU, Embedding, LayerNorm, TransformerBlock, sinusoidal_positional_encoding
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 # Finite-difference step for the attention checks. The cs231n metric divides by |a| + |b| element by element, so a

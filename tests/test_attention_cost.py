@@ -1,4 +1,4 @@
-"""companion.attention_cost: the naive formula equals the fused kernel, and the measurements mean what they say."""
+"""companion.torch.attention_cost: the naive formula equals the fused kernel, and the measurements mean what they say."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from companion.attention_cost import (attention_matrix_bytes, median_time, naive_attention,  # noqa: E402
+from companion.torch.attention_cost import (attention_matrix_bytes, median_time, naive_attention,  # noqa: E402
                                       peak_memory_mib)
 
 

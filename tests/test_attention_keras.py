@@ -10,9 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 keras = pytest.importorskip("keras")
 
-from companion.attention import MultiheadAttention  # noqa: E402
-from companion.attention_keras import keras_transformer_block, mha_to_keras_weights  # noqa: E402
-from companion.transformer import TransformerBlock  # noqa: E402
+from companion.nn.attention import MultiheadAttention  # noqa: E402
+from companion.keras.blocks import keras_transformer_block, mha_to_keras_weights  # noqa: E402
+from companion.nn.transformer import TransformerBlock  # noqa: E402
 
 
 def random_block(seed, causal, approximate="none"):

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion import data, set_language
+from companion import set_language
+from companion.data import vision as data
 from test_data import leftovers, serve, sha
 
 ARCHIVE = data.CIFAR10_ARCHIVE

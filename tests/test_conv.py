@@ -1,4 +1,4 @@
-"""Tests of companion.conv: gradient checks, agreement with torch.nn, output sizes, errors and reprs."""
+"""Tests of companion.nn: gradient checks, agreement with torch.nn, output sizes, errors and reprs."""
 import itertools
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from companion.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
+from companion.nn import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
 from companion.gradcheck import check_module
-from companion.layers import Linear, ReLU, Sequential
+from companion.nn import Linear, ReLU, Sequential
 from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
 

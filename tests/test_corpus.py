@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from bookfiles import ROOT
-from companion.corpus import load_corpus
+from companion.data.corpus import load_corpus
 
 sys.path.insert(0, str(ROOT / "tools"))
 from make_corpus import OUT_DIR, build_corpus, language_of, latex_to_text, markdown_blocks  # noqa: E402

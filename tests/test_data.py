@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion import data, set_language
+from companion import set_language
+from companion.data import vision as data
 
 FILES = (data.TRAIN_IMAGES, data.TRAIN_LABELS, data.TEST_IMAGES, data.TEST_LABELS)
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")

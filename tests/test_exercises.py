@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bookfiles import ROOT, load_notebook, notebooks
-from companion.exercises import (STUB, find_exercises, run_exercise, student_notebook, student_source,
+from companion.book.exercises import (STUB, find_exercises, run_exercise, student_notebook, student_source,
                                  write_student_versions)
 
 EXERCISES = [exercise for path in notebooks()

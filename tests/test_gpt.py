@@ -8,10 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from companion.gpt import (  # noqa: E402
+from companion.torch.gpt import (  # noqa: E402
     GPT, CausalSelfAttention, GPTConfig, count_parameters, generate, get_batch, train, unigram_bigram_baselines,
 )
-from companion.tokenizer import CharTokenizer, train_val_split  # noqa: E402
+from companion.data.tokenizer import CharTokenizer, train_val_split  # noqa: E402
 
 
 def tiny(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=32, **kwargs) -> GPT:

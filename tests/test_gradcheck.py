@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from companion.gradcheck import check_loss, check_module, numerical_gradient, relative_error
-from companion.layers import Linear, Module, Parameter, Tanh
-from companion.losses import MSELoss
+from companion.nn import Linear, Module, Parameter, Tanh
+from companion.nn import MSELoss
 
 
 def test_numerical_gradient_of_a_known_function():

@@ -10,8 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 keras = pytest.importorskip("keras")
 
-from companion.keras_utils import dense_to_linear, linear_state_dict, linear_to_dense, load_linear_state_dict
-from companion.layers import Linear, ReLU, Sequential
+from companion.keras.convert import dense_to_linear, linear_state_dict, linear_to_dense, load_linear_state_dict
+from companion.nn import Linear, ReLU, Sequential
 
 
 def keras_mlp(sizes, use_bias=True):

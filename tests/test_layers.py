@@ -1,4 +1,4 @@
-"""Tests of companion.layers: gradient checks, agreement with torch.nn, the Module API and its errors."""
+"""Tests of companion.nn: gradient checks, agreement with torch.nn, the Module API and its errors."""
 import warnings
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from companion.gradcheck import check_module
-from companion.layers import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
+from companion.nn import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
 from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
 

@@ -1,4 +1,4 @@
-"""Tests of companion.losses: stability, gradient checks, agreement with torch and input validation."""
+"""Tests of companion.nn: stability, gradient checks, agreement with torch and input validation."""
 import warnings
 
 import numpy as np
@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from companion.gradcheck import check_loss
-from companion.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
+from companion.nn import CrossEntropyLoss, MSELoss
+from companion.nn.functional import log_softmax, softmax
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
 

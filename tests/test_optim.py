@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion.layers import Linear, Parameter, ReLU, Sequential, Tanh
-from companion.losses import CrossEntropyLoss, MSELoss
+from companion.nn import Linear, Parameter, ReLU, Sequential, Tanh
+from companion.nn import CrossEntropyLoss, MSELoss
 from companion.optim import SGD, Adam
 
 SHAPES = [(3, 4), (4,)]

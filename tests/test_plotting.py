@@ -17,8 +17,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
 from companion import set_language  # noqa: E402
-from companion.data import FASHION_MNIST_CLASSES, FASHION_MNIST_CLASSES_ZH  # noqa: E402
-from companion.plotting import (  # noqa: E402
+from companion.data.vision import FASHION_MNIST_CLASSES, FASHION_MNIST_CLASSES_ZH  # noqa: E402
+from companion.book.plotting import (  # noqa: E402
     plot_confusion_matrix,
     plot_histories,
     plot_history,

@@ -65,7 +65,7 @@ def test_progress_writes_to_stdout(capsys):
 def test_device_helper_returns_a_usable_device():
     import torch
 
-    from companion.devices import describe_device, get_device
+    from companion.torch.devices import describe_device, get_device
 
     device = get_device()
     assert device.type in {"cuda", "mps", "cpu"}

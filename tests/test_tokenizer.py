@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from companion.tokenizer import CharTokenizer, train_val_split
+from companion.data.tokenizer import CharTokenizer, train_val_split
 
 MIXED = "Attention 注意力机制，GPU！🙂 émoji e\u0301 ＡＢＣ\n\t“引号”"
 
@@ -87,6 +87,6 @@ def test_train_val_split_rejects_short_or_bad_input():
 
 
 def test_text_modules_do_not_import_torch():
-    code = "import sys, companion, companion.corpus, companion.tokenizer; print('torch' in sys.modules)"
+    code = "import sys, companion, companion.data.corpus, companion.data.tokenizer; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -67,7 +67,7 @@ def add_nbgrader_metadata(nb, name: str) -> None:
 
     With this metadata instructors can run ``nbgrader generate_assignment`` on the notebooks as they are.
     """
-    from companion.exercises import BEGIN_SOLUTION, find_exercises
+    from companion.book.exercises import BEGIN_SOLUTION, find_exercises
 
     checks = {exercise.index: exercise for exercise in find_exercises(nb, name)}
     code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]

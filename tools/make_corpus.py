@@ -1,4 +1,4 @@
-"""Regenerate the book's own text corpus, ``companion/data_files/corpus_{en,zh}.txt``.
+"""Regenerate the book's own text corpus, ``companion/data/files/corpus_{en,zh}.txt``.
 
 The corpus is the prose of the chapter sources ``chapters/en/*.md`` and ``chapters/zh/*.md`` (and of the
 bilingual ``book/glossary.md`` and ``book/errata.md``, split by language): code cells, front matter, HTML,
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "companion" / "data_files"
+OUT_DIR = ROOT / "companion" / "data" / "files"
 LANGS = ("en", "zh")
 BILINGUAL = ("book/glossary.md", "book/errata.md")
 

@@ -12,7 +12,9 @@ import math
 import numpy as np
 
 from .attention import MultiheadAttention
-from .layers import Linear, Module, Parameter, Sequential
+from .container import Sequential
+from .linear import Linear
+from .module import Module, Parameter
 
 __all__ = ["Embedding", "LayerNorm", "GELU", "sinusoidal_positional_encoding", "TransformerBlock"]
 

@@ -1,4 +1,4 @@
-"""Neural-network layers from scratch in NumPy, with explicit forward and backward passes.
+"""The base of every NumPy layer: ``Parameter`` and ``Module``, with explicit forward and backward passes.
 
 Names, shapes and layouts follow ``torch.nn`` (a linear layer's ``weight`` is ``(out, in)``), so weights
 copy between a NumPy model and its PyTorch twin by name::
@@ -11,13 +11,12 @@ PyTorch does; call ``zero_grad()`` between steps.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from typing import Iterator
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential"]
+__all__ = ["Parameter", "Module"]
 
 
 class Parameter:
@@ -167,142 +166,3 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"({name}): {_addindent(repr(module))}" for name, module in self._modules.items()]
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-class Linear(Module):
-    """Affine map ``y = x W^T + b`` on the last axis; ``weight`` is ``(out, in)`` as in ``torch.nn.Linear``."""
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None, dtype=np.float32):
-        super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = np.random.default_rng() if rng is None else rng
-        bound = 1.0 / math.sqrt(self.in_features)  # torch.nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
-        self.weight = Parameter(rng.uniform(-bound, bound, size=(self.out_features, self.in_features)).astype(dtype))
-        self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_features).astype(dtype)) if bias else None
-        self._x = None
-
-    def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}) expected input of shape "
-                f"(..., {self.in_features}), got {x.shape}"
-            )
-        x = x.astype(self.weight.data.dtype, copy=False)  # compute in the parameters' dtype, like torch
-        self._x = x
-        y = x @ self.weight.data.T
-        if self.bias is not None:
-            y = y + self.bias.data
-        return y
-
-    def backward(self, grad_out):
-        x = self._cached("_x")
-        grad_out = self._check_grad_shape(grad_out, x.shape[:-1] + (self.out_features,))
-        # Flatten the leading axes: each row is one example; parameter gradients sum over examples.
-        g2 = grad_out.reshape(-1, self.out_features)
-        x2 = x.reshape(-1, self.in_features)
-        self.weight.grad += g2.T @ x2  # dl/dW = g^T x
-        if self.bias is not None:
-            self.bias.grad += g2.sum(axis=0)  # dl/db = sum of g over examples
-        return grad_out @ self.weight.data  # dl/dx = g W
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-class ReLU(Module):
-    """``relu(x) = max(x, 0)``; its derivative at 0 is taken as 0, as in torch."""
-
-    def __init__(self):
-        super().__init__()
-        self._mask = None
-
-    def forward(self, x):
-        x = np.asarray(x)
-        self._mask = x > 0
-        return np.where(self._mask, x, 0).astype(x.dtype, copy=False)
-
-    def backward(self, grad_out):
-        mask = self._cached("_mask")
-        grad_out = self._check_grad_shape(grad_out, mask.shape)
-        return grad_out * mask  # dl/dx = g * 1[x > 0]
-
-
-class Sigmoid(Module):
-    """``sigmoid(x) = 1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
-
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
-    def forward(self, x):
-        x = np.asarray(x)
-        # exp(-|x|) lies in (0, 1], so it never overflows; pick the form that is exact on each side.
-        e = np.exp(-np.abs(x))
-        self._y = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        return self._y
-
-    def backward(self, grad_out):
-        y = self._cached("_y")
-        grad_out = self._check_grad_shape(grad_out, y.shape)
-        return grad_out * y * (1.0 - y)  # dl/dx = g * s * (1 - s)
-
-
-class Tanh(Module):
-    """``tanh(x)``; its derivative is ``1 - tanh(x)^2``."""
-
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
-    def forward(self, x):
-        self._y = np.tanh(np.asarray(x))
-        return self._y
-
-    def backward(self, grad_out):
-        y = self._cached("_y")
-        grad_out = self._check_grad_shape(grad_out, y.shape)
-        return grad_out * (1.0 - y * y)  # dl/dx = g * (1 - y^2)
-
-
-class Sequential(Module):
-    """Modules applied in order; named ``"0"``, ``"1"``, ... as in ``torch.nn.Sequential``."""
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        for index, module in enumerate(modules):
-            self._append(str(index), module)
-
-    def _append(self, name: str, module: Module) -> None:
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential takes Module instances, got {type(module).__name__} at position {name}")
-        setattr(self, name, module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def backward(self, grad_out):
-        # The chain rule, applied from the last module back to the first.
-        for module in reversed(self._modules.values()):
-            grad_out = module.backward(grad_out)
-        return grad_out
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            new = Sequential()
-            for name, module in items[index]:  # keep the original names, as torch does
-                new._append(name, module)
-            return new
-        return items[index][1]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .layers import Module, Parameter
+from .module import Module, Parameter
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size"]
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .i18n import get_language
+from ..book.i18n import get_language
 
 __all__ = [
     "FASHION_MNIST_CLASSES",

@@ -5,7 +5,7 @@ of every head; ``torch.nn.functional.scaled_dot_product_attention`` (``"fused"``
 tiles without it. :func:`peak_memory_mib` runs one call in a fresh Python process and reports how much that call
 raised the process's peak resident memory: a clean measurement, unaffected by what the calling notebook holds.
 
-    python -m companion.attention_cost naive 1024     # prints the extra peak memory in MiB
+    python -m companion.torch.attention_cost naive 1024     # prints the extra peak memory in MiB
 """
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def peak_memory_mib(method: str, length: int, *, batch: int = 1, heads: int = 4,
     for name, value in (("length", length), ("batch", batch), ("heads", heads), ("head_dim", head_dim)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    command = [sys.executable, "-m", "companion.attention_cost", method, str(length), str(batch), str(heads),
+    command = [sys.executable, "-m", "companion.torch.attention_cost", method, str(length), str(batch), str(heads),
                str(head_dim)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
@@ -119,7 +119,7 @@ def peak_memory_mib(method: str, length: int, *, batch: int = 1, heads: int = 4,
 def main(argv=None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (2, 5):
-        raise SystemExit("usage: python -m companion.attention_cost naive|fused LENGTH [BATCH HEADS HEAD_DIM]")
+        raise SystemExit("usage: python -m companion.torch.attention_cost naive|fused LENGTH [BATCH HEADS HEAD_DIM]")
     method, numbers = args[0], [int(a) for a in args[1:]]
     batch, heads, head_dim = numbers[1:] if len(numbers) == 4 else (1, 4, 64)
     print(f"{_measure(method, numbers[0], batch, heads, head_dim):.3f}")

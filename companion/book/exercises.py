@@ -6,7 +6,7 @@ A coding exercise is a solution cell followed by a check cell. The solution sits
 ``raise NotImplementedError()``, removes hidden tests and clears outputs, as nbgrader's generate step does,
 so instructors can also use nbgrader on the notebooks directly.
 
-    companion-student book/ _build/student/      # or: python -m companion.exercises book/ _build/student/
+    companion-student book/ _build/student/      # or: python -m companion.book.exercises book/ _build/student/
 """
 from __future__ import annotations
 

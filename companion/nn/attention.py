@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers import Linear, Module, Parameter
+from .linear import Linear
+from .module import Module, Parameter
 
 __all__ = ["AttentionCache", "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
            "causal_mask", "MultiheadAttention"]

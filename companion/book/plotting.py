@@ -2,7 +2,7 @@
 
 Call :func:`setup_plots` once per notebook so that Chinese labels render. Every function returns the
 matplotlib object it drew on and never calls ``plt.show()`` (Jupyter shows figures by itself).
-Labels go through :func:`companion.i18n.tr`, so the same cell draws in both languages.
+Labels go through :func:`companion.book.i18n.tr`, so the same cell draws in both languages.
 """
 from __future__ import annotations
 

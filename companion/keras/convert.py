@@ -1,6 +1,6 @@
 """Copy linear-layer weights between PyTorch's layout (also the companion's NumPy layers) and Keras'.
 
-``torch.nn.Linear`` and ``companion.layers.Linear`` store ``weight`` as ``(out, in)`` and compute
+``torch.nn.Linear`` and ``companion.nn.Linear`` store ``weight`` as ``(out, in)`` and compute
 ``y = x W^T + b``; a Keras ``Dense`` layer stores ``kernel`` as ``(in, out)`` and computes ``y = x K + b``.
 So ``K = W^T``. Importing this module does not import Keras: only :func:`load_linear_state_dict` and
 :func:`linear_state_dict` touch a Keras model, and they only call its methods.

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .progress import progress
+from ..book.progress import progress
 
 __all__ = [
     "GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT", "count_parameters", "generate", "get_batch",

@@ -1,0 +1,9 @@
+"""The book's machinery: run mode and seeds, language and messages, progress bars, plots, exercises.
+
+Import plotting from ``companion.book.plotting`` (it imports matplotlib); the rest needs only NumPy and tqdm.
+"""
+from .i18n import get_language, set_language, tr
+from .progress import progress
+from .runtime import budget, run_mode, set_seed
+
+__all__ = ["budget", "run_mode", "set_seed", "set_language", "get_language", "tr", "progress"]
