@@ -31,27 +31,39 @@ def budget(*, full, quick):
     return full if run_mode() == "full" else quick
 
 
+_generator = np.random.default_rng(0)
+
+
+def default_generator() -> np.random.Generator:
+    """The generator that layers draw their initial weights from when given no ``rng`` (seeded by set_seed).
+
+    Like ``torch.manual_seed``: after ``set_seed(0)``, ``Linear(3, 2)`` gives the same weights on every run,
+    and two layers made one after the other get different ones.
+    """
+    return _generator
+
+
 def set_seed(seed: int = 0) -> np.random.Generator:
-    """Seed Python, NumPy and, if they are already imported, PyTorch and TensorFlow/Keras.
+    """Seed Python, NumPy, the layers' default generator and, if already imported, PyTorch and TensorFlow/Keras.
 
     Returns a fresh ``np.random.Generator`` seeded with ``seed`` for code that wants its own stream.
     Importing ``companion`` never imports torch or TensorFlow; call this after importing them.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    global _generator
     seed = int(seed)
+    _generator = np.random.default_rng(seed)
     random.seed(seed)
     np.random.seed(seed)
-    if "torch" in sys.modules:
-        import torch
-
+    # Frameworks are seeded only if the caller imported them: this module never imports one itself.
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.manual_seed(seed)  # seeds CUDA and MPS generators too
-    if "keras" in sys.modules:
-        import keras
-
+    keras = sys.modules.get("keras")
+    tensorflow = sys.modules.get("tensorflow")
+    if keras is not None:
         keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend
-    elif "tensorflow" in sys.modules:
-        import tensorflow as tf
-
-        tf.random.set_seed(seed)
+    elif tensorflow is not None:
+        tensorflow.random.set_seed(seed)
     return np.random.default_rng(seed)

@@ -11,24 +11,19 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..nn.module import to_numpy
+
 __all__ = ["linear_to_dense", "dense_to_linear", "load_linear_state_dict", "linear_state_dict"]
-
-
-def _to_numpy(value) -> np.ndarray:
-    """An ndarray from an array, a list or a torch tensor (without importing torch)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def linear_to_dense(weight, bias=None) -> list[np.ndarray]:
     """``[kernel]`` or ``[kernel, bias]`` for ``Dense.set_weights`` from a linear layer's ``weight`` (out, in)."""
-    weight = _to_numpy(weight)
+    weight = to_numpy(weight)
     if weight.ndim != 2:
         raise ValueError(f"linear_to_dense expected a weight of shape (out, in), got {weight.shape}")
     arrays = [np.ascontiguousarray(weight.T)]
     if bias is not None:
-        bias = _to_numpy(bias)
+        bias = to_numpy(bias)
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"linear_to_dense expected a bias of shape ({weight.shape[0]},) for a weight of "
                              f"shape {weight.shape}, got {bias.shape}")
@@ -38,11 +33,11 @@ def linear_to_dense(weight, bias=None) -> list[np.ndarray]:
 
 def dense_to_linear(kernel, bias=None) -> tuple[np.ndarray, np.ndarray | None]:
     """``(weight, bias)`` in the linear layer's layout from a Dense ``kernel`` (in, out) and ``bias`` (out,)."""
-    kernel = _to_numpy(kernel)
+    kernel = to_numpy(kernel)
     if kernel.ndim != 2:
         raise ValueError(f"dense_to_linear expected a kernel of shape (in, out), got {kernel.shape}")
     if bias is not None:
-        bias = _to_numpy(bias)
+        bias = to_numpy(bias)
         if bias.shape != (kernel.shape[1],):
             raise ValueError(f"dense_to_linear expected a bias of shape ({kernel.shape[1]},) for a kernel of "
                              f"shape {kernel.shape}, got {bias.shape}")

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..book.runtime import default_generator
 from .linear import Linear
 from .module import Module, Parameter
 
@@ -163,7 +164,7 @@ class MultiheadAttention(Module):
                              f"num_heads ({num_heads})")
         self.embed_dim, self.num_heads, self.head_dim = int(embed_dim), int(num_heads), embed_dim // num_heads
         self.batch_first = bool(batch_first)
-        rng = np.random.default_rng() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))  # torch: xavier_uniform_ on the (3E, E) matrix
         self.in_proj_weight = Parameter(rng.uniform(-bound, bound, (3 * embed_dim, embed_dim)).astype(dtype))
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, dtype=dtype)) if bias else None

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..book.runtime import default_generator
 from .module import Module, Parameter
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size"]
@@ -91,14 +92,14 @@ class Conv2d(Module):
         self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size", minimum=1)
         self.stride = _pair(stride, "Conv2d: stride", minimum=1)
         self.padding = _pair(padding, "Conv2d: padding", minimum=0)
-        rng = np.random.default_rng() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         # torch's default, kaiming_uniform_(a=sqrt(5)), works out to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
         bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self.weight = Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_channels).astype(dtype)) if bias else None
         self._cache = None
-        self._buffers = {}
+        self._scratch = {}
 
     def _geometry(self, x: np.ndarray) -> dict:
         """Sizes, and the grid ``(Hg, Wg)`` on which the backward pass computes the patch gradients.
@@ -126,10 +127,10 @@ class Conv2d(Module):
         or ``key`` changes. Callers write only the parts they use, so the rest of a ``zeros`` buffer stays
         zero; ``key`` names what decides those parts (the input's shape)."""
         dtype = np.dtype(dtype)
-        entry = self._buffers.get(name)
+        entry = self._scratch.get(name)
         if entry is None or entry[0].shape != shape or entry[0].dtype != dtype or entry[1] != key:
             entry = ((np.zeros if zeros else np.empty)(shape, dtype=dtype), key)
-            self._buffers[name] = entry
+            self._scratch[name] = entry
         return entry[0]
 
     def _offset_view(self, buffer: np.ndarray, g: dict, i: int, j: int) -> np.ndarray:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..book.runtime import default_generator
 from .module import Module, Parameter
 
 __all__ = ["Linear"]
@@ -19,7 +20,7 @@ class Linear(Module):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = np.random.default_rng() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         bound = 1.0 / math.sqrt(self.in_features)  # torch.nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
         self.weight = Parameter(rng.uniform(-bound, bound, size=(self.out_features, self.in_features)).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_features).astype(dtype)) if bias else None

@@ -1,13 +1,19 @@
-"""The base of every NumPy layer: ``Parameter`` and ``Module``, with explicit forward and backward passes.
+"""The base of every NumPy layer: ``Parameter`` and ``Module`` (taught in chapter 2, section 2.5).
 
-Names, shapes and layouts follow ``torch.nn`` (a linear layer's ``weight`` is ``(out, in)``), so weights
-copy between a NumPy model and its PyTorch twin by name::
+The contract every layer of ``companion.nn`` keeps:
 
-    np_model.load_state_dict(torch_model.state_dict())
-
-Each module caches in ``forward`` what ``backward`` needs. ``backward(grad_out)`` returns the gradient of
-the loss with respect to the module's input and *adds* the parameter gradients to ``param.grad``, as
-PyTorch does; call ``zero_grad()`` between steps.
+- Names, shapes and layouts follow ``torch.nn`` (a linear layer's ``weight`` is ``(out, in)``), so weights copy
+  between a NumPy model and its PyTorch twin by name: ``np_model.load_state_dict(torch_model.state_dict())``.
+- ``module(*args, **kwargs)`` calls ``forward``. ``backward(grad_out, ...)`` takes the gradient of the loss with
+  respect to each output, returns the gradients with respect to the inputs in argument order (one array for one
+  input, a tuple for several; ``None`` for an integer input such as class labels or token ids), and *adds* the
+  parameter gradients to ``param.grad``, as torch accumulates them; call ``zero_grad()`` between steps.
+- The math sits in a functional core with explicit caches (``out, cache = f_forward(...)``,
+  ``grads = f_backward(dout, cache)``, cs231n's convention); a Module keeps the cache of its last forward.
+- Running statistics are buffers (``register_buffer``) and go into ``state_dict``; ``repr`` is torch's.
+- Random initial weights come from :func:`companion.book.runtime.default_generator`, which ``set_seed`` seeds,
+  unless a layer is given its own ``rng``.
+- Wrong input raises ``ValueError`` naming the expected and the actual shape (helpers below and in ``checks``).
 """
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ class Parameter:
         return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
 
 
-def _to_numpy(value) -> np.ndarray:
+def to_numpy(value) -> np.ndarray:
     """An ndarray from anything ``np.asarray`` takes, torch tensors included (even ones that require grad)."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
         value = value.detach().cpu().numpy()
@@ -50,10 +56,11 @@ def _addindent(text: str, spaces: int = 2) -> str:
 
 
 class Module:
-    """Base class: parameters and child modules assigned as attributes are registered by name."""
+    """Base class: parameters, buffers and child modules assigned as attributes are registered by name."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -62,6 +69,10 @@ class Module:
             raise AttributeError(
                 f"call super().__init__() in {type(self).__name__}.__init__ before assigning attributes"
             )
+        if name in self._buffers:  # assigning to a buffer replaces its array, and keeps it registered
+            self._buffers[name] = None if value is None else np.asarray(value)
+            object.__setattr__(self, name, self._buffers[name])
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -70,21 +81,31 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def register_buffer(self, name: str, array) -> None:
+        """Register state that is not trained but belongs to the model (BatchNorm's running mean, say).
+
+        Buffers go into ``state_dict`` beside the parameters, as in torch, and have no gradient.
+        """
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"{type(self).__name__} already has a parameter or module named {name!r}")
+        self._buffers[name] = None if array is None else np.asarray(array)
+        object.__setattr__(self, name, self._buffers[name])
+
     # --- computation -------------------------------------------------------------------------------
-    def forward(self, x):
+    def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward")
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *grad_outs):
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
-    def __call__(self, x):
-        return self.forward(x)
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def _cached(self, name: str):
         """Return what forward cached under ``name``; fail clearly if forward has not run."""
         value = self.__dict__.get(name)
         if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run forward(x) first")
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run forward first")
         return value
 
     def _check_grad_shape(self, grad_out, expected_shape) -> np.ndarray:
@@ -104,6 +125,14 @@ class Module:
         for name, module in self._modules.items():
             yield from module.named_parameters(prefix + name + ".")
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(name, array)`` for every registered buffer that is not None, with dotted names."""
+        for name, array in self._buffers.items():
+            if array is not None:
+                yield prefix + name, array
+        for name, module in self._modules.items():
+            yield from module.named_buffers(prefix + name + ".")
+
     def parameters(self) -> list[Parameter]:
         return [param for _, param in self.named_parameters()]
 
@@ -115,27 +144,38 @@ class Module:
             param.grad.fill(0)
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Name -> a copy of the parameter's array (changing it does not change the model)."""
-        return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+        """Name -> a copy of each parameter's and buffer's array (changing it does not change the model)."""
+        state = OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+        state.update((name, array.copy()) for name, array in self.named_buffers())
+        return state
+
+    def _state_arrays(self) -> "OrderedDict[str, np.ndarray]":
+        """Name -> the live array of each parameter and buffer (what load_state_dict writes into)."""
+        arrays = OrderedDict((name, param.data) for name, param in self.named_parameters())
+        arrays.update(self.named_buffers())
+        return arrays
 
     def load_state_dict(self, state_dict) -> None:
-        """Copy arrays (or torch tensors) into the parameters by name; keys and shapes must match exactly."""
-        params = dict(self.named_parameters())
-        missing = [name for name in params if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in params]
+        """Copy arrays (or torch tensors) into the parameters and buffers by name; keys and shapes must match.
+
+        Torch's ``num_batches_tracked`` counters are accepted and ignored when the model has no such buffer.
+        """
+        targets = self._state_arrays()
+        missing = [name for name in targets if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in targets and not name.endswith("num_batches_tracked")]
         if missing or unexpected:
             raise ValueError(
                 f"load_state_dict into {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
             )
-        arrays = {name: _to_numpy(state_dict[name]) for name in params}
-        for name, param in params.items():  # check everything before changing anything
-            if arrays[name].shape != param.shape:
+        arrays = {name: to_numpy(state_dict[name]) for name in targets}
+        for name, target in targets.items():  # check everything before changing anything
+            if arrays[name].shape != target.shape:
                 raise ValueError(
-                    f"load_state_dict: shape mismatch for {name!r}: the model has {param.shape}, "
+                    f"load_state_dict: shape mismatch for {name!r}: the model has {target.shape}, "
                     f"the state dict has {arrays[name].shape}"
                 )
-        for name, param in params.items():
-            param.data[...] = arrays[name]  # casts to the parameter's dtype, as torch's copy_ does
+        for name, target in targets.items():
+            target[...] = arrays[name]  # casts to the model's dtype, as torch's copy_ does
 
     # --- modes and dtype ---------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -162,7 +202,12 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        if not self._modules:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"({name}): {_addindent(repr(module))}" for name, module in self._modules.items()]
-        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+        """torch's layout: ``Name(extra)`` for a leaf, else the extra lines and then ``(name): child`` lines."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): {_addindent(repr(module))}" for name, module in self._modules.items()]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        if not lines and not children:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"

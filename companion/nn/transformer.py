@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..book.runtime import default_generator
 from .attention import MultiheadAttention
 from .container import Sequential
 from .linear import Linear
@@ -31,7 +32,7 @@ class Embedding(Module):
         if num_embeddings < 1 or embedding_dim < 1:
             raise ValueError(f"Embedding: sizes must be positive, got ({num_embeddings}, {embedding_dim})")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        rng = np.random.default_rng() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype))
         self._indices = None
 
@@ -164,7 +165,7 @@ class TransformerBlock(Module):
     def __init__(self, embed_dim: int, num_heads: int, mlp_ratio: float = 4, causal: bool = False, *,
                  rng=None, dtype=np.float32):
         super().__init__()
-        rng = np.random.default_rng() if rng is None else rng
+        rng = default_generator() if rng is None else rng
         hidden = int(round(mlp_ratio * embed_dim))
         self.embed_dim, self.num_heads, self.causal = embed_dim, num_heads, bool(causal)
         self.ln1 = LayerNorm(embed_dim, dtype=dtype)
