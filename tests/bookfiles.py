@@ -1,9 +1,8 @@
 """Helpers for the tests that check the book's files (not part of the companion package)."""
 from __future__ import annotations
 
-import io
+import ast
 import json
-import tokenize
 from pathlib import Path
 
 import yaml
@@ -41,13 +40,24 @@ def code_cells(nb) -> list[dict]:
     return [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
 
 
-def code_without_comments(text: str) -> list[tuple[int, str]]:
-    """The tokens of a code cell without comments and blank lines: what must agree between zh and en."""
-    # IPython's `!cmd` lines are not Python: compare them as text.
-    lines = [f"__shell__({line.strip()[1:]!r})" if line.strip().startswith("!") else line for line in text.split("\n")]
-    tokens = tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline)
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
-    return [(tok.type, tok.string) for tok in tokens if tok.type not in skip]
+def strip_docstrings(tree):
+    """Remove the docstring of every module, class and function (in place) and return the tree."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_structure(text: str) -> str:
+    """What must agree between the zh and en twins of a code cell, and between a page cell and the package:
+    the code's syntax tree, without comments, docstrings or layout (they are written in the page's language).
+    IPython's ``!cmd`` lines are compared as text."""
+    lines = [line[:len(line) - len(line.lstrip())] + f"__shell__({line.strip()[1:]!r})"
+             if line.strip().startswith("!") else line for line in text.split("\n")]
+    return ast.dump(strip_docstrings(ast.parse("\n".join(lines))))
 
 
 def config() -> dict:

@@ -6,7 +6,7 @@ import re
 import jupytext
 import pytest
 
-from bookfiles import (LANGS, ROOT, chapter_names, code_cells, code_without_comments, config, load_notebook,
+from bookfiles import (LANGS, ROOT, chapter_names, code_cells, code_structure, config, load_notebook,
                   notebooks, source, tags, toc_files)
 
 NAMES = chapter_names()
@@ -26,7 +26,7 @@ def test_every_chapter_has_both_languages_and_both_forms(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_zh_and_en_have_the_same_code(name):
-    """Same code cells in the same order, same tags, same source but for comments (or tagged lang-specific)."""
+    """Same code cells in the same order, same tags, same code but for comments and docstrings (or tagged lang-specific)."""
     en = code_cells(load_notebook(ROOT / "book" / "en" / f"{name}.ipynb"))
     zh = code_cells(load_notebook(ROOT / "book" / "zh" / f"{name}.ipynb"))
     assert len(en) == len(zh), f"{name}: {len(en)} code cells in en, {len(zh)} in zh"
@@ -35,8 +35,8 @@ def test_zh_and_en_have_the_same_code(name):
         assert tags(cell_en) == tags(cell_zh), f"{where}: tags differ: en {tags(cell_en)}, zh {tags(cell_zh)}"
         if "lang-specific" in tags(cell_en):
             continue
-        assert code_without_comments(source(cell_en)) == code_without_comments(source(cell_zh)), (
-            f"{where}: code differs between languages (beyond comments):\n--- en\n{source(cell_en)}\n--- zh\n{source(cell_zh)}")
+        assert code_structure(source(cell_en)) == code_structure(source(cell_zh)), (
+            f"{where}: code differs between languages (beyond comments and docstrings):\n--- en\n{source(cell_en)}\n--- zh\n{source(cell_zh)}")
 
 
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")

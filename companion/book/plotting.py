@@ -2,7 +2,7 @@
 
 Call :func:`setup_plots` once per notebook so that Chinese labels render. Every function returns the
 matplotlib object it drew on and never calls ``plt.show()`` (Jupyter shows figures by itself).
-Labels go through :func:`companion.book.i18n.tr`, so the same cell draws in both languages.
+Labels go through :func:`companion.book.i18n.gettext` (``_``), so the same cell draws in both languages.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.ticker import MaxNLocator
 
-from .i18n import tr
+from .i18n import _
 
 __all__ = ["setup_plots", "plot_history", "plot_histories", "show_images", "plot_confusion_matrix"]
 
@@ -82,7 +82,7 @@ def setup_plots() -> str | None:
 
 def _new_axes(ax):
     if ax is None:
-        _, ax = plt.subplots()
+        _figure, ax = plt.subplots()
     return ax
 
 
@@ -95,7 +95,7 @@ def _epochs(history: Mapping, name: str = "history") -> np.ndarray:
 
 
 def _label_epoch_axis(ax) -> None:
-    ax.set_xlabel(tr("Epoch", "轮次"))
+    ax.set_xlabel(_("Epoch"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.25
 
 
@@ -202,7 +202,7 @@ def plot_confusion_matrix(cm, class_names=None, ax=None, normalize=False, title=
     else:
         values = cm
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.55 * c, 0.6 + 0.5 * c) if c > 6 else None)
+        _figure, ax = plt.subplots(figsize=(1.0 + 0.55 * c, 0.6 + 0.5 * c) if c > 6 else None)
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.grid(False)
@@ -212,8 +212,8 @@ def plot_confusion_matrix(cm, class_names=None, ax=None, normalize=False, title=
     else:
         ax.set_xticks(range(c), names)
     ax.set_yticks(range(c), names)
-    ax.set_xlabel(tr("Predicted", "预测"))
-    ax.set_ylabel(tr("True", "真实"))
+    ax.set_xlabel(_("Predicted"))
+    ax.set_ylabel(_("True"))
     if c <= 20:  # more cells than this are too small to read
         threshold = values.max() / 2 if values.size else 0
         for i in range(c):
