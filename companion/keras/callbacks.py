@@ -1,0 +1,33 @@
+"""A Keras callback that records the book's history format and prints one line per epoch (chapters 4 and 6)."""
+from __future__ import annotations
+
+import time
+
+import keras
+
+from ..book.i18n import _
+from ..metrics.classification import accuracy
+
+__all__ = ["EpochLogger"]
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Records train loss, test accuracy on ``(x_eval, y_eval)`` and training seconds of each epoch, in the
+    history format of ``companion.torch.train`` (``epoch``, ``train_loss``, ``test_acc``, ``seconds``), and prints
+    one line per epoch (``fit`` itself stays silent with ``verbose=0``)."""
+
+    def __init__(self, name: str, x_eval, y_eval):
+        super().__init__()
+        self.name, self.x_eval, self.y_eval = name, x_eval, y_eval
+        self.history = {"epoch": [], "train_loss": [], "test_acc": [], "seconds": []}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self.start  # training time only: evaluation comes after
+        test_acc = accuracy(self.y_eval, self.model.predict(self.x_eval, batch_size=1000, verbose=0))
+        for key, value in zip(self.history, (epoch + 1, logs["loss"], test_acc, seconds)):
+            self.history[key].append(value)
+        print(_("{name} epoch {epoch}: loss {loss:.4f}, test accuracy {acc:.4f}, {seconds:.1f} s").format(
+            name=self.name, epoch=epoch + 1, loss=logs["loss"], acc=test_acc, seconds=seconds))

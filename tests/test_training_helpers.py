@@ -1,0 +1,90 @@
+"""Shared training helpers: minibatches, the PyTorch classifier loop with its mixed-precision helpers, the Keras
+history callback. All on small synthetic data that a correct loop learns in a few epochs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.data.batches import minibatches
+
+
+def test_minibatches_cover_every_index_once_in_random_order():
+    batches = list(minibatches(10, 4, np.random.default_rng(0)))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(10))
+    assert np.concatenate(batches).tolist() != list(range(10))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        list(minibatches(10, 0, np.random.default_rng(0)))
+
+
+def blobs(n=400, seed=0):
+    """Two well-separated Gaussian classes in 2-D (float32 features, int64 labels)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = (rng.standard_normal((n, 2)) + 3.0 * y[:, None]).astype(np.float32)
+    return x, y.astype(np.int64)
+
+
+def test_train_classifier_learns_and_returns_the_history_format():
+    torch = pytest.importorskip("torch")
+    from companion.torch.train import predict, train_classifier
+
+    x, y = blobs()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    history = train_classifier(model, x, y, epochs=3, batch_size=32, lr=0.05, device="cpu", x_eval=x, y_eval=y,
+                               cosine=True, generator=torch.Generator().manual_seed(0))
+    assert list(history) == ["epoch", "train_loss", "test_acc", "seconds"] and history["epoch"] == [1, 2, 3]
+    assert history["train_loss"][-1] < history["train_loss"][0] and history["test_acc"][-1] > 0.9
+    assert predict(model, x[:7], "cpu").shape == (7, 2) and not model.training
+
+
+def test_train_classifier_is_repeatable_with_a_generator():
+    torch = pytest.importorskip("torch")
+    from companion.torch.train import train_classifier
+
+    x, y = blobs()
+    losses = []
+    for _run in range(2):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(2, 2)
+        history = train_classifier(model, x, y, epochs=2, batch_size=50, lr=0.1, device="cpu", x_eval=x,
+                                   y_eval=y, generator=torch.Generator().manual_seed(1))
+        losses.append(history["train_loss"])
+    assert losses[0] == losses[1]
+
+
+def test_mixed_precision_helpers():
+    torch = pytest.importorskip("torch")
+    from companion.torch.train import autocast, default_amp_dtype, grad_scaler, train_classifier
+
+    assert default_amp_dtype("cpu") == torch.bfloat16
+    assert grad_scaler("cpu", torch.float16).is_enabled() and not grad_scaler("cpu", torch.bfloat16).is_enabled()
+    layer = torch.nn.Linear(4, 4)
+    with autocast("cpu", torch.bfloat16):
+        assert layer(torch.ones(2, 4)).dtype == torch.bfloat16
+    with autocast("cpu", None):
+        assert layer(torch.ones(2, 4)).dtype == torch.float32
+    x, y = blobs()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    history = train_classifier(model, x, y, epochs=2, batch_size=32, lr=0.05, device="cpu", x_eval=x, y_eval=y,
+                               amp_dtype=torch.bfloat16)
+    assert history["test_acc"][-1] > 0.9 and model[0].weight.dtype == torch.float32  # weights stay float32
+
+
+def test_keras_epoch_logger_records_the_same_format(capsys):
+    keras = pytest.importorskip("keras")
+    from companion.keras.callbacks import EpochLogger
+
+    x, y = blobs()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(0.2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    logger = EpochLogger("Keras", x, y)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[logger])
+    assert list(logger.history) == ["epoch", "train_loss", "test_acc", "seconds"] and logger.history["epoch"] == [1, 2]
+    assert logger.history["test_acc"][-1] > 0.9
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and printed[0].startswith("Keras epoch 1: loss ")
