@@ -71,3 +71,28 @@ def test_device_helper_returns_a_usable_device():
     assert device.type in {"cuda", "mps", "cpu"}
     assert torch.ones(2, device=device).sum().item() == 2
     assert get_device("cpu").type == "cpu" and describe_device("cpu").startswith("cpu")
+
+
+def test_set_seed_seeds_the_layers_default_generator():
+    from companion.book.runtime import default_generator
+    from companion.nn import Linear
+
+    set_seed(0)
+    first = Linear(3, 2).weight.data.copy(), Linear(3, 2).weight.data.copy()
+    set_seed(0)
+    second = Linear(3, 2).weight.data.copy()
+    assert np.array_equal(first[0], second) and not np.array_equal(first[0], first[1])
+    set_seed(5)
+    draw = default_generator().random(3)
+    assert np.array_equal(draw, np.random.default_rng(5).random(3))
+
+
+def test_set_seed_seeds_keras_when_it_is_imported():
+    import subprocess
+
+    code = ("import keras, companion, numpy as np\n"
+            "companion.set_seed(1); a = keras.random.normal((3,)); b = keras.layers.Dense(2); b.build((None, 2))\n"
+            "companion.set_seed(1); c = keras.random.normal((3,)); d = keras.layers.Dense(2); d.build((None, 2))\n"
+            "print(np.allclose(np.asarray(a), np.asarray(c)) and np.allclose(b.get_weights()[0], d.get_weights()[0]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "True", result.stderr[-2000:]
