@@ -18,7 +18,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 TARGET = 1.5
 
@@ -26,15 +25,14 @@ TARGET = 1.5
 def time_interleaved(steps: dict, reps: int, warmup: int) -> dict:
     """name -> (median, min, max) seconds per call; the steps take turns, so a change in the load of a shared
     machine hits all of them alike."""
-    for _ in range(warmup):
-        for step in steps.values():
-            step()
+    from companion.book.timing import time_calls
+
+    for step in steps.values():
+        time_calls(step, repeats=1, warmup=warmup)
     times = {name: [] for name in steps}
     for _ in range(reps):
         for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
+            times[name] += time_calls(step, repeats=1, warmup=0)
     return {name: (statistics.median(t), min(t), max(t)) for name, t in times.items()}
 
 

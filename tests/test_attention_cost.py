@@ -1,20 +1,22 @@
-"""companion.torch.attention_cost: the naive formula equals the fused kernel, and the measurements mean what they say."""
+"""companion.torch.attention_cost and companion.book.timing: the naive formula equals the fused kernel, the byte
+accounting is exact and repeatable, and the timing helper calls what it times as often as it says."""
 from __future__ import annotations
-
-import sys
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from companion.torch.attention_cost import (attention_matrix_bytes, median_time, naive_attention,  # noqa: E402
-                                      peak_memory_mib)
+from companion.book.timing import median_time, time_calls  # noqa: E402
+from companion.torch.attention_cost import (Allocation, allocated_bytes, attention_matrix_bytes,  # noqa: E402
+                                            naive_attention)
+
+F = torch.nn.functional
 
 
 def test_naive_attention_equals_fused_attention():
     torch.manual_seed(0)
     q, k, v = (torch.randn(2, 3, 7, 8) for _ in range(3))
-    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    expected = F.scaled_dot_product_attention(q, k, v)
     torch.testing.assert_close(naive_attention(q, k, v), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -25,25 +27,49 @@ def test_attention_matrix_bytes():
         attention_matrix_bytes(1, 1, 0)
 
 
-def test_median_time_counts_calls():
-    calls = []
-    seconds = median_time(calls.append, 1, repeats=3, warmup=2)
-    assert len(calls) == 5 and seconds >= 0
-    with pytest.raises(ValueError, match="repeats"):
-        median_time(calls.append, 1, repeats=0)
+def test_allocated_bytes_counts_a_known_sequence_exactly():
+    x = torch.ones(1000)  # float32: 4000 bytes
+
+    def three_temporaries(x):
+        a = x + x        # +4000 (tensor-tensor operations: a Python scalar would allocate a small tensor)
+        b = a * x        # +4000, peak 8000
+        del a            # -4000
+        c = b - x        # +4000, peak stays 8000
+        del b
+        return c         # the result (4000) is still held at the end
+
+    assert allocated_bytes(three_temporaries, x) == Allocation(total=12_000, peak=8_000)
+    assert allocated_bytes(lambda x: x.view(10, 100), x) == Allocation(0, 0)  # a view allocates nothing
 
 
-@pytest.mark.skipif(sys.platform not in ("linux", "darwin"), reason="ru_maxrss is read on Linux and macOS")
-def test_naive_attention_peak_memory_holds_the_score_matrix_and_fused_does_not():
-    matrix_mib = attention_matrix_bytes(1, 4, 1024) / 2**20  # 16 MiB
-    naive = peak_memory_mib("naive", 1024)
-    fused = peak_memory_mib("fused", 1024)
-    assert naive >= matrix_mib  # at least the scores themselves
-    assert fused < matrix_mib / 2
+def test_naive_attention_allocates_two_score_matrices_and_fused_less_than_one():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, 4, 512, 64) for _ in range(3))
+    matrix = attention_matrix_bytes(1, 4, 512)  # 4 MiB
+    output = q.numel() * 4
+    naive = allocated_bytes(naive_attention, q, k, v)
+    assert naive.peak == 2 * matrix + output  # the scores and their softmax are alive together, then the output
+    assert naive == allocated_bytes(naive_attention, q, k, v)  # the same on every call
+    fused = allocated_bytes(F.scaled_dot_product_attention, q, k, v)
+    assert output <= fused.peak < matrix / 2
 
 
-def test_bad_method_fails_early():
-    with pytest.raises(ValueError, match="method"):
-        peak_memory_mib("sparse", 128)
-    with pytest.raises(ValueError, match="length"):
-        peak_memory_mib("naive", 0)
+def test_allocated_bytes_rejects_a_non_function():
+    with pytest.raises(TypeError, match="function"):
+        allocated_bytes(42)
+
+
+def test_time_calls_calls_warmup_plus_repeats_and_syncs_around_each():
+    calls, syncs = [], []
+    seconds = time_calls(calls.append, 1, repeats=3, warmup=2, sync=lambda: syncs.append(len(calls)))
+    assert len(seconds) == 3 and calls == [1] * 5
+    assert syncs == [2, 3, 4, 5]  # once after the warm-up, then after every timed call
+    median_time(calls.append, 2, repeats=1, warmup=0)
+    assert calls[-1] == 2 and len(calls) == 6
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(repeats=0), "repeats"), (dict(warmup=-1), "warmup"),
+                                           (dict(repeats=2.0), "repeats"), (dict(sync=3), "sync")])
+def test_timing_rejects_bad_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        median_time(print, **kwargs)

@@ -1,29 +1,27 @@
-"""What attention costs: the size of the attention matrix, the time of a call, and the peak memory of one call.
+"""What attention costs: the size of the attention matrix, and the bytes one call allocates (taught in chapter 8,
+section 8.8).
 
-``naive_attention`` spells out ``softmax(q k^T / sqrt(d)) v`` in torch, so it materialises the (L, L) score matrix
-of every head; ``torch.nn.functional.scaled_dot_product_attention`` (``"fused"``) computes the same output in
-tiles without it. :func:`peak_memory_mib` runs one call in a fresh Python process and reports how much that call
-raised the process's peak resident memory: a clean measurement, unaffected by what the calling notebook holds.
-
-    python -m companion.torch.attention_cost naive 1024     # prints the extra peak memory in MiB
+``naive_attention`` spells out ``softmax(q k^T / sqrt(d)) v`` in torch, so it materialises the (L, S) score matrix
+of every head; ``torch.nn.functional.scaled_dot_product_attention`` (the fused kernel) computes the same output in
+tiles without it. :func:`allocated_bytes` counts what one call allocates on the CPU with the torch profiler's
+memory records (every allocation and free, in order): an exact and repeatable accounting, unlike the resident
+memory of a process, which depends on the allocator, the other threads and what ran before.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-import statistics
-import subprocess
+import os
 import sys
-import time
+from typing import NamedTuple
 
-__all__ = ["naive_attention", "attention_matrix_bytes", "median_time", "peak_memory_mib", "METHODS"]
+import torch
 
-METHODS = ("naive", "fused")
+__all__ = ["naive_attention", "attention_matrix_bytes", "Allocation", "allocated_bytes"]
 
 
 def naive_attention(q, k, v):
     """``softmax(q k^T / sqrt(d)) v`` for torch tensors (..., L, d): the textbook formula, one matrix per head."""
-    import torch
-
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     return torch.softmax(scores, dim=-1) @ v
 
@@ -34,96 +32,50 @@ def attention_matrix_bytes(batch: int, heads: int, length: int, source_length: i
     source_length = length if source_length is None else source_length
     for name, value in (("batch", batch), ("heads", heads), ("length", length), ("source_length", source_length),
                         ("bytes_per_element", bytes_per_element)):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return batch * heads * length * source_length * bytes_per_element
 
 
-def median_time(fn, *args, repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``fn(*args)`` over ``repeats`` calls, after ``warmup`` untimed calls."""
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    for _ in range(warmup):
-        fn(*args)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+class Allocation(NamedTuple):
+    """What one call allocated on the CPU, in bytes."""
+    total: int  # the sum of all allocations during the call (freed or not)
+    peak: int   # the most bytes that the call's own allocations held at one moment (its result included)
 
 
-def _attention_function(method: str):
-    if method == "naive":
-        return naive_attention
-    if method == "fused":
-        import torch.nn.functional as F
-
-        return F.scaled_dot_product_attention
-    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-
-
-def _peak_kib() -> float:
-    """This process's peak resident memory in KiB.
-
-    On Linux, VmHWM of /proc/self/status: it belongs to the process's own address space, whereas ru_maxrss
-    carries over the parent's peak through fork and exec (a child of a big notebook kernel would start high).
-    """
+@contextlib.contextmanager
+def _silence_stderr():
+    """The profiler's C++ library logs its start and stop on file descriptor 2; a notebook would show it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 if sys.platform == "darwin" else float(peak)  # macOS reports bytes
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
-def _measure(method: str, length: int, batch: int, heads: int, head_dim: int) -> float:
-    """In this process: extra peak resident memory (MiB) of one attention call on random float32 inputs."""
-    import torch
+def allocated_bytes(fn, *args) -> Allocation:
+    """Run ``fn(*args)`` once under the torch profiler and account for the CPU memory it allocates.
 
-    attend = _attention_function(method)
-    torch.manual_seed(0)
-    attend(*(torch.randn(1, heads, 64, head_dim) for _ in range(3)))  # load kernels, start threads
-    q, k, v = (torch.randn(batch, heads, length, head_dim) for _ in range(3))
-    before = _peak_kib()
-    out = attend(q, k, v)
-    after = _peak_kib()
-    del out
-    return (after - before) / 1024
-
-
-def peak_memory_mib(method: str, length: int, *, batch: int = 1, heads: int = 4, head_dim: int = 64,
-                    timeout: float = 120) -> float:
-    """How much one attention call raises the peak memory of a fresh process, in MiB (Linux; macOS roughly).
-
-    ``method`` is ``"naive"`` or ``"fused"``. The child imports torch, runs a tiny call to load the kernels,
-    makes the inputs, then reads the peak resident memory before and after one call.
+    The profiler records each allocation and free with its size; summing them in time order gives the total and
+    the peak. Only allocations made during the call count (the inputs are not), and the result is kept until the
+    end, so the peak includes it. The numbers depend on the shapes, the dtypes and, for kernels that give each
+    thread a scratch buffer, on ``torch.get_num_threads()``; not on the load of the machine.
     """
-    _attention_function(method)  # fail early, in this process, on a bad name
-    for name, value in (("length", length), ("batch", batch), ("heads", heads), ("head_dim", head_dim)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    command = [sys.executable, "-m", "companion.torch.attention_cost", method, str(length), str(batch), str(heads),
-               str(head_dim)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"measuring {method} attention at length {length} failed:\n{result.stderr[-2000:]}")
-    return float(result.stdout.strip().splitlines()[-1])
-
-
-def main(argv=None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (2, 5):
-        raise SystemExit("usage: python -m companion.torch.attention_cost naive|fused LENGTH [BATCH HEADS HEAD_DIM]")
-    method, numbers = args[0], [int(a) for a in args[1:]]
-    batch, heads, head_dim = numbers[1:] if len(numbers) == 4 else (1, 4, 64)
-    print(f"{_measure(method, numbers[0], batch, heads, head_dim):.3f}")
-
-
-if __name__ == "__main__":
-    main()
+    if not callable(fn):
+        raise TypeError(f"allocated_bytes needs a function, got {fn!r}")
+    with _silence_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                                   profile_memory=True) as prof:
+        result = fn(*args)
+    changes = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
+                     if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
+    del result
+    total = live = peak = 0
+    for _, nbytes in changes:
+        total += max(nbytes, 0)
+        live += nbytes
+        peak = max(peak, live)
+    return Allocation(total, peak)
