@@ -3,7 +3,9 @@
 They update ``param.data`` in place from ``param.grad``::
 
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
-    opt.zero_grad(); loss(model(x), y); model.backward(loss.backward()); opt.step()
+    opt.zero_grad(); loss_fn(model(x), y); model.backward(loss_fn.backward()[0]); opt.step()
+
+Taught in chapter 2, section 2.7 (chapter 3 studies them further).
 """
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def _check_number(name: str, value, *, low: float, high: float = math.inf, low_i
 
 
 class Optimizer:
-    """Holds the parameters; subclasses define ``step``."""
+    """Holds the parameters; subclasses define ``step``.
+
+    Taught in chapter 2, section 2.7.
+    """
 
     def __init__(self, params):
         self.params = list(params)
@@ -50,7 +55,10 @@ class Optimizer:
 
 class SGD(Optimizer):
     """``g <- grad + wd * w``; with momentum ``b <- mu * b + g`` (``b = g`` at the first step), ``g <- b``;
-    then ``w <- w - lr * g``. This is torch's convention (dampening 0, no Nesterov)."""
+    then ``w <- w - lr * g``. This is torch's convention (dampening 0, no Nesterov).
+
+    Taught in chapter 2, section 2.7.
+    """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params)
@@ -78,7 +86,10 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
-    ``w <- w - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``: torch.optim.Adam with L2 weight decay."""
+    ``w <- w - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``: torch.optim.Adam with L2 weight decay.
+
+    Taught in chapter 2, section 2.7.
+    """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params)

@@ -1,12 +1,16 @@
-"""Tests of companion.nn: gradient checks, agreement with torch.nn, the Module API and its errors."""
+"""Tests of companion.nn: the functional cores and the layers over them (gradient checks, agreement with
+torch.nn), the Module API (registration, buffers, state_dict, repr, seeding) and its errors."""
 import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from companion.gradcheck import check_module
+from companion import set_seed
+from companion.gradcheck import check_functional, check_module
 from companion.nn import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
+from companion.nn import functional as F
+from companion.nn.checks import as_float, check_last_dim, positive_int
 from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
 
@@ -66,6 +70,88 @@ def test_gradcheck_sequential():
     errors = check_module(model, rng.standard_normal((5, 4)))
     assert set(errors) == {"input", "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
     assert max(errors.values()) < 1e-7, errors
+
+
+# --- the functional cores ----------------------------------------------------------------------------
+
+FUNCTIONAL = {
+    "relu": (F.relu_forward, F.relu_backward, torch.relu),
+    "sigmoid": (F.sigmoid_forward, F.sigmoid_backward, torch.sigmoid),
+    "tanh": (F.tanh_forward, F.tanh_backward, torch.tanh),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+def test_activation_cores_gradcheck_and_match_torch(name):
+    forward, backward, torch_fn = FUNCTIONAL[name]
+    rng = np.random.default_rng(0)
+    x = away_from_zero(2 * rng.standard_normal((4, 5)))
+    [error] = check_functional(forward, backward, x)
+    assert error < 1e-7
+    out, cache = forward(x)
+    g = rng.standard_normal(out.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = torch_fn(xt)
+    (out_t * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL64)
+    np.testing.assert_allclose(backward(g, cache), xt.grad.numpy(), **TOL64)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_core_gradcheck_and_match_torch(bias):
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 5, 4)), rng.standard_normal((3, 4))
+    b = rng.standard_normal(3) if bias else None
+    errors = check_functional(F.linear_forward, F.linear_backward, x, w, b)
+    assert len(errors) == (3 if bias else 2) and max(errors) < 1e-7, errors
+    out, cache = F.linear_forward(x, w, b)
+    g = rng.standard_normal(out.shape)
+    dx, dw, db = F.linear_backward(g, cache)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True) if bias else None
+    out_t = torch.nn.functional.linear(xt, wt, bt)
+    (out_t * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL64)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **TOL64)
+    np.testing.assert_allclose(dw, wt.grad.numpy(), **TOL64)
+    if bias:
+        np.testing.assert_allclose(db, bt.grad.numpy(), **TOL64)
+    else:
+        assert db is None
+
+
+def test_layers_are_their_functional_cores():
+    """A Module adds nothing to the math: same output and gradients as the functional pair it wraps."""
+    rng = np.random.default_rng(2)
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer = Linear(4, 3, rng=rng, dtype=np.float64)
+    out, cache = F.linear_forward(x, layer.weight.data, layer.bias.data)
+    np.testing.assert_array_equal(layer(x), out)
+    dx, dw, db = F.linear_backward(g, cache)
+    np.testing.assert_array_equal(layer.backward(g), dx)
+    np.testing.assert_array_equal(layer.weight.grad, dw)
+    np.testing.assert_array_equal(layer.bias.grad, db)
+    for module, (forward, backward, _) in ((ReLU(), FUNCTIONAL["relu"]), (Sigmoid(), FUNCTIONAL["sigmoid"]),
+                                           (Tanh(), FUNCTIONAL["tanh"])):
+        out, cache = forward(x)
+        np.testing.assert_array_equal(module(x), out)
+        np.testing.assert_array_equal(module.backward(x), backward(x, cache))
+
+
+def test_activation_cores_keep_float_dtypes_and_promote_integers():
+    for forward in (F.relu_forward, F.sigmoid_forward, F.tanh_forward):
+        assert forward(np.ones(3, dtype=np.float32))[0].dtype == np.float32
+        assert forward(np.ones(3, dtype=np.float64))[0].dtype == np.float64
+        assert forward(np.arange(3))[0].dtype == np.float32  # the one dtype rule: checks.as_float
+
+
+def test_a_cache_per_call_lets_one_core_serve_several_steps():
+    """The functional cores keep no state: two forwards, then the two backwards in reverse order."""
+    rng = np.random.default_rng(3)
+    x1, x2 = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    (y1, c1), (y2, c2) = F.tanh_forward(x1), F.tanh_forward(x2)
+    np.testing.assert_allclose(F.tanh_backward(np.ones(3), c2), 1 - np.tanh(x2) ** 2)
+    np.testing.assert_allclose(F.tanh_backward(np.ones(3), c1), 1 - np.tanh(x1) ** 2)
 
 
 # --- agreement with torch ----------------------------------------------------------------------------
@@ -171,10 +257,25 @@ def test_linear_wrong_input_shape_message():
 
 
 def test_linear_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="in_features"):
+    with pytest.raises(ValueError, match="in_features must be a positive integer, got 0"):
         Linear(0, 4)
-    with pytest.raises(ValueError, match="out_features"):
+    with pytest.raises(ValueError, match="out_features must be a positive integer, got 2.5"):
         Linear(3, 2.5)
+    with pytest.raises(ValueError, match="got True"):
+        Linear(True, 2)
+    assert Linear(np.int64(3), 2).in_features == 3 and type(Linear(np.int64(3), 2).in_features) is int
+
+
+def test_named_checks():
+    assert positive_int(np.int32(4), "size", "Thing") == 4
+    for bad in (0, -1, 2.0, True, np.bool_(True), "3", None):
+        with pytest.raises(ValueError, match=r"Thing: size must be a positive integer"):
+            positive_int(bad, "size", "Thing")
+    assert as_float(np.ones(2, dtype=np.float16)).dtype == np.float16
+    assert as_float([1, 2]).dtype == np.float32 and as_float([True], np.float64).dtype == np.float64
+    check_last_dim(np.zeros((2, 3)), 3, "Thing")
+    with pytest.raises(ValueError, match=r"Thing expected input of shape \(N, 4\), got \(2, 3\)"):
+        check_last_dim(np.zeros((2, 3)), 4, "Thing", layout="(N, {size})")
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -269,6 +370,82 @@ def test_repr_matches_torch():
                          nn.Tanh())
     assert repr(model) == repr(twin)
     assert repr(Linear(784, 128)) == "Linear(in_features=784, out_features=128, bias=True)"
+
+
+def numpy_block():
+    class Block(Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = Linear(4, 2)
+            self.act = Tanh()
+
+        def extra_repr(self):
+            return "scale=0.5"
+
+    return Block()
+
+
+def torch_block():
+    class Block(torch.nn.Module):  # the same class name, so that the reprs can be equal
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+            self.act = torch.nn.Tanh()
+
+        def extra_repr(self):
+            return "scale=0.5"
+
+    return Block()
+
+
+def test_repr_of_a_module_with_extra_repr_and_children_matches_torch():
+    assert repr(numpy_block()) == repr(torch_block())
+    assert repr(Sequential(numpy_block(), ReLU())) == repr(torch.nn.Sequential(torch_block(), torch.nn.ReLU()))
+    assert "scale=0.5" in repr(numpy_block()) and "(fc): Linear(in_features=4" in repr(numpy_block())
+
+
+def test_set_seed_makes_layers_reproducible():
+    set_seed(0)
+    first, second = Linear(3, 2), Linear(3, 2)
+    set_seed(0)
+    again = Linear(3, 2)
+    np.testing.assert_array_equal(first.weight.data, again.weight.data)
+    np.testing.assert_array_equal(first.bias.data, again.bias.data)
+    assert not np.array_equal(first.weight.data, second.weight.data)  # consecutive layers differ
+    own = Linear(3, 2, rng=np.random.default_rng(5)).weight.data
+    np.testing.assert_array_equal(own, Linear(3, 2, rng=np.random.default_rng(5)).weight.data)
+
+
+class Normalizer(Module):
+    """A module with a parameter and a buffer, as BatchNorm has (running statistics)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = Parameter(np.ones(3))
+        self.register_buffer("running_mean", np.zeros(3))
+        self.register_buffer("unused", None)
+
+    def forward(self, x):
+        self.running_mean = 0.9 * self.running_mean + 0.1 * x.mean(axis=0)  # stays registered
+        return (x - self.running_mean) * self.scale.data
+
+
+def test_buffers_go_into_state_dict_and_load_state_dict():
+    model = Sequential(Normalizer(), Linear(3, 2, dtype=np.float64))
+    model(np.ones((4, 3)))
+    state = model.state_dict()
+    assert list(state) == ["0.scale", "1.weight", "1.bias", "0.running_mean"]  # parameters, then buffers; None left out
+    np.testing.assert_allclose(state["0.running_mean"], 0.1)
+    assert [n for n, _ in model.named_parameters()] == ["0.scale", "1.weight", "1.bias"]  # no gradient for buffers
+
+    fresh = Sequential(Normalizer(), Linear(3, 2, dtype=np.float64))
+    fresh.load_state_dict(state)
+    np.testing.assert_array_equal(fresh[0].running_mean, state["0.running_mean"])
+    assert fresh[0]._buffers["running_mean"] is fresh[0].running_mean  # loaded into the registered array
+    with pytest.raises(ValueError, match=r"missing keys \['0.running_mean'\]"):
+        fresh.load_state_dict({k: v for k, v in state.items() if k != "0.running_mean"})
+    with pytest.raises(KeyError, match="scale"):
+        fresh[0].register_buffer("scale", np.zeros(3))
 
 
 def test_sequential_container():

@@ -104,7 +104,7 @@ def test_tiny_mlp_learns_xor_with_sgd():
     for _ in range(150):
         opt.zero_grad()
         losses.append(loss_fn(model(x), y))
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward()[0])
         opt.step()
     assert losses[0] > 0.5  # it starts near chance (ln 2 = 0.69)
     assert losses[-1] < 0.01 * losses[0], (losses[0], losses[-1])  # measured: about 3e-5 of the start
@@ -122,6 +122,6 @@ def test_regression_with_adam_and_mse():
         opt.zero_grad()
         value = loss_fn(model(x), y)
         first = value if first is None else first
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward()[0])
         opt.step()
     assert value < 0.01 * first, (first, value)  # measured: about 2e-4 of the start

@@ -1,14 +1,15 @@
-"""Input checks shared by the layers, so that each ``forward`` reads as its formula.
+"""Input checks shared by the layers and losses, so that each ``forward`` reads as its formula.
 
 One rule for sizes (:func:`positive_int`: Python or NumPy integers, not bools), one for dtypes
-(:func:`as_float`: floating input keeps its dtype, anything else becomes the given float dtype) and one message
-for shapes (:func:`check_last_dim`: the expected and the actual shape).
+(:func:`as_float`: floating input keeps its dtype, anything else becomes the given float dtype) and messages that
+name the expected and the actual shape (:func:`check_last_dim`, :func:`check_same_shape`,
+:func:`check_class_labels`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["positive_int", "as_float", "check_last_dim"]
+__all__ = ["positive_int", "as_float", "check_last_dim", "check_same_shape", "check_class_labels"]
 
 
 def positive_int(value, name: str, owner: str) -> int:
@@ -28,3 +29,38 @@ def check_last_dim(x: np.ndarray, size: int, owner: str, layout: str = "(..., {s
     """Raise ``ValueError`` unless ``x.shape[-1] == size``, naming the expected layout and the actual shape."""
     if x.ndim == 0 or x.shape[-1] != size:
         raise ValueError(f"{owner} expected input of shape {layout.format(size=size)}, got {x.shape}")
+
+
+def check_same_shape(pred: np.ndarray, target: np.ndarray, owner: str) -> None:
+    """Raise ``ValueError`` unless ``pred`` and ``target`` have the same, non-empty shape.
+
+    No broadcasting: a prediction (N, 1) against a target (N,) would silently give an (N, N) difference.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"{owner} expected pred and target of the same shape, got {pred.shape} and {target.shape}")
+    if pred.size == 0:
+        raise ValueError(f"{owner} got empty arrays of shape {pred.shape}")
+
+
+def check_class_labels(logits: np.ndarray, target, owner: str) -> np.ndarray:
+    """``target`` as an integer array if it holds one label in ``[0, C)`` per row of ``logits`` (N, C).
+
+    Raises ``ValueError`` naming what is wrong: the shapes, a non-integer dtype or the labels out of range
+    (NumPy would silently read a label of -1 as the last class).
+    """
+    target = np.asarray(target)
+    if logits.ndim != 2:
+        raise ValueError(f"{owner} expected logits of shape (N, C), got {logits.shape}")
+    n, c = logits.shape
+    if n == 0:
+        raise ValueError(f"{owner} got an empty batch: logits of shape {logits.shape}")
+    if target.shape != (n,):
+        raise ValueError(f"{owner} expected target of shape ({n},) for logits of shape {logits.shape}, "
+                         f"got {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"{owner} expected integer class labels as target, got dtype {target.dtype}")
+    bad = (target < 0) | (target >= c)
+    if bad.any():
+        raise ValueError(f"{owner}: labels must lie in [0, {c}) for logits of shape {logits.shape}; "
+                         f"got bad labels {np.unique(target[bad]).tolist()}")
+    return target

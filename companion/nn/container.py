@@ -9,7 +9,10 @@ __all__ = ["Sequential"]
 
 
 class Sequential(Module):
-    """Modules applied in order; named ``"0"``, ``"1"``, ... as in ``torch.nn.Sequential``."""
+    """Modules applied in order; named ``"0"``, ``"1"``, ... as in ``torch.nn.Sequential``.
+
+    Taught in chapter 2, section 2.4.
+    """
 
     def __init__(self, *modules: Module):
         super().__init__()

@@ -1,4 +1,4 @@
-"""The base of every NumPy layer: ``Parameter`` and ``Module`` (taught in chapter 2, section 2.5).
+"""The base of every NumPy layer: ``Parameter`` and ``Module`` (taught in chapter 2, section 2.4).
 
 The contract every layer of ``companion.nn`` keeps:
 
@@ -26,7 +26,10 @@ __all__ = ["Parameter", "Module"]
 
 
 class Parameter:
-    """A trainable array ``data`` and its gradient ``grad`` (same shape and dtype, zeros at first)."""
+    """A trainable array ``data`` and its gradient ``grad`` (same shape and dtype, zeros at first).
+
+    Taught in chapter 2, section 2.4.
+    """
 
     def __init__(self, data):
         self.data = np.array(data)  # a copy: the parameter owns its memory
@@ -56,7 +59,10 @@ def _addindent(text: str, spaces: int = 2) -> str:
 
 
 class Module:
-    """Base class: parameters, buffers and child modules assigned as attributes are registered by name."""
+    """Base class: parameters, buffers and child modules assigned as attributes are registered by name.
+
+    Taught in chapter 2, section 2.4.
+    """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
