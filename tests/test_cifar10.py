@@ -1,8 +1,9 @@
 """CIFAR-10 loader: archive format, NCHW layout, search order, hashes, atomic downloads, clear errors.
 
 The tests write small archives in the real format (a tar.gz holding ``cifar-10-batches-py/`` with five
-data batches and a test batch, each a pickled dict with the real keys) and pin their hashes; none
-downloads.
+data batches and a test batch, each a pickled dict with the real keys) and pin their hashes. None reaches the
+network: downloads go to test_data's local HTTP server on 127.0.0.1, and its autouse fixture ``isolated``
+(imported here) fails a test that asks for any other address.
 """
 import dataclasses
 import importlib.util
@@ -17,8 +18,9 @@ import numpy as np
 import pytest
 
 from companion import set_language
+from companion.data import fetch
 from companion.data import vision as data
-from test_data import leftovers, serve, sha
+from test_data import closed_port_url, isolated, leftovers, server, sha  # noqa: F401 (fixtures)
 
 ARCHIVE = data.CIFAR10_ARCHIVE
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -81,9 +83,9 @@ def archive(batches: dict[str, tuple[np.ndarray, np.ndarray]], drop: tuple[str, 
     return tar_gz(members)
 
 
-def pin(monkeypatch, raw: bytes):
-    """Replace the CIFAR-10 spec by one whose pinned hash is that of ``raw`` (URL unchanged)."""
-    spec = dataclasses.replace(data.CIFAR10, files={ARCHIVE: (sha(raw),)})
+def pin(monkeypatch, raw: bytes, base_url: str | None = None):
+    """Replace the CIFAR-10 spec by one whose pinned hash is that of ``raw`` (and, if given, its address)."""
+    spec = dataclasses.replace(data.CIFAR10, files={ARCHIVE: (sha(raw),)}, base_url=base_url or data.CIFAR10.base_url)
     monkeypatch.setattr(data, "CIFAR10", spec)
     return spec
 
@@ -92,17 +94,6 @@ def put(folder: Path, raw: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ARCHIVE).write_bytes(raw)
     return folder
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """Empty cache under tmp_path; any real network call fails the test."""
-    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "cache"))
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("a test tried to download")
-
-    monkeypatch.setattr(data, "_urlopen", no_network)
 
 
 @pytest.fixture
@@ -173,8 +164,8 @@ def test_loading_emits_no_warning(small, tmp_path):
 def test_cache_is_used_without_root(small, tmp_path):
     _, raw = small
     cache = put(tmp_path / "cache" / "cifar10", raw)
-    assert data.cache_dir("cifar10") == cache
-    assert data._locate(data.CIFAR10, None, download=False) == {ARCHIVE: cache / ARCHIVE}
+    assert fetch.cache_dir("cifar10") == cache
+    assert fetch.locate(data.CIFAR10) == {ARCHIVE: cache / ARCHIVE}
     (x_train, _), (x_test, _) = data.load_cifar10(download=False)
     assert x_train.shape == (15, 3, 32, 32) and x_test.shape == (3, 3, 32, 32)
 
@@ -183,16 +174,17 @@ def test_root_comes_first_and_replaces_cache(monkeypatch, small, tmp_path):
     _, raw = small
     put(tmp_path / "cache" / "cifar10", b"not the archive")  # would fail its hash if it were read
     root = put(tmp_path / "root", raw)
-    assert data._locate(data.CIFAR10, root, download=False) == {ARCHIVE: root / ARCHIVE}
+    assert fetch.locate(data.CIFAR10, root) == {ARCHIVE: root / ARCHIVE}
     data.load_cifar10(root, download=False)
-    with pytest.raises(data.DatasetNotFoundError):
+    with pytest.raises(fetch.DatasetNotFoundError):
         data.load_cifar10(tmp_path / "empty", download=False)  # the cache is not looked at
 
 
 def test_cache_default_without_variable(monkeypatch, tmp_path):
     monkeypatch.delenv("COMPANION_DATA")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert data.cache_dir(data.CIFAR10.name) == tmp_path / "home" / ".cache" / "companion" / "cifar10"
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert fetch.cache_dir(data.CIFAR10.name) == tmp_path / "home" / ".cache" / "companion" / "cifar10"
 
 
 # --- hashes ------------------------------------------------------------------------------------
@@ -207,7 +199,7 @@ def test_hash_is_checked_before_anything_is_unpickled(monkeypatch, small, tmp_pa
         raise AssertionError("parsed an archive whose hash did not match")
 
     monkeypatch.setattr(data, "_parse_cifar10", must_not_parse)
-    with pytest.raises(data.ChecksumError) as info:
+    with pytest.raises(fetch.ChecksumError) as info:
         data.load_cifar10(root, download=False)
     message = str(info.value)
     assert str(root / ARCHIVE) in message and sha(other) in message and sha(raw) in message
@@ -243,47 +235,49 @@ def test_unpickling_refuses_globals_other_than_numpy_arrays(monkeypatch, tmp_pat
 # --- downloads ---------------------------------------------------------------------------------
 
 
-def test_download_into_cache(monkeypatch, small, tmp_path):
-    _, raw = small
-    calls = []
-    monkeypatch.setattr(data, "_urlopen", serve({ARCHIVE: raw}, calls))
+def test_download_into_cache(monkeypatch, tmp_path, server):
+    raw = archive(small_batches())
+    pin(monkeypatch, raw, server.base_url)
+    server.files = {ARCHIVE: raw}
     (x_train, _), _ = data.load_cifar10()
     cache = tmp_path / "cache" / "cifar10"
-    assert calls == [URL]
+    assert server.requests == [ARCHIVE]
     assert leftovers(cache) == [ARCHIVE] and (cache / ARCHIVE).read_bytes() == raw
     assert x_train.shape == (15, 3, 32, 32)
-    calls.clear()
+    server.requests.clear()
     data.load_cifar10()  # second call: from the cache, no download
-    assert calls == []
+    assert server.requests == []
 
 
-def test_download_into_root(monkeypatch, small, tmp_path):
-    _, raw = small
-    monkeypatch.setattr(data, "_urlopen", serve({ARCHIVE: raw}, []))
+def test_download_into_root(monkeypatch, tmp_path, server):
+    raw = archive(small_batches())
+    pin(monkeypatch, raw, server.base_url)
+    server.files = {ARCHIVE: raw}
     data.load_cifar10(tmp_path / "root")
     assert leftovers(tmp_path / "root") == [ARCHIVE]
     assert leftovers(tmp_path / "cache") == []
 
 
-def test_download_failing_midway_leaves_no_file(monkeypatch, small, tmp_path):
-    _, raw = small
-    reset = ConnectionResetError("reset by peer")
-    monkeypatch.setattr(data, "_urlopen", serve({ARCHIVE: raw}, [], fail_after=len(raw) // 2, exc=reset))
-    with pytest.raises(data.DatasetNotFoundError, match="reset by peer") as info:
+def test_dropped_connection_leaves_no_file(monkeypatch, tmp_path, server):
+    raw = archive(small_batches())
+    pin(monkeypatch, raw, server.base_url)
+    server.files, server.cut = {ARCHIVE: raw}, {ARCHIVE}
+    with pytest.raises(fetch.DatasetNotFoundError, match=rf"Downloading {server.base_url}{ARCHIVE} failed") as info:
         data.load_cifar10()
-    assert isinstance(info.value.__cause__, ConnectionResetError)
+    assert isinstance(info.value.__cause__, OSError)
     assert leftovers(tmp_path / "cache" / "cifar10") == []
 
 
-def test_download_with_wrong_bytes_is_rejected(monkeypatch, small, tmp_path):
-    _, raw = small
+def test_download_with_wrong_bytes_is_rejected(monkeypatch, tmp_path, server):
+    raw = archive(small_batches())
+    pin(monkeypatch, raw, server.base_url)
     wrong = archive(small_batches(seed=3))
-    monkeypatch.setattr(data, "_urlopen", serve({ARCHIVE: wrong}, []))
-    with pytest.raises(data.ChecksumError) as info:
+    server.files = {ARCHIVE: wrong}
+    with pytest.raises(fetch.ChecksumError) as info:
         data.load_cifar10(tmp_path / "root")
     message = str(info.value)
-    assert URL in message and sha(wrong) in message and sha(raw) in message
-    assert leftovers(tmp_path / "root") == []  # neither the archive nor a .part file
+    assert server.base_url + ARCHIVE in message and sha(wrong) in message and sha(raw) in message
+    assert leftovers(tmp_path / "root") == []  # neither the archive nor a temporary file
 
 
 # --- damaged archives --------------------------------------------------------------------------
@@ -354,24 +348,22 @@ def test_missing_batch_lists_what_is_missing(monkeypatch, tmp_path):
 
 
 def test_offline_error_says_where_to_put_the_archive(monkeypatch, tmp_path):
-    def offline(url, timeout=None):
-        raise OSError("Temporary failure in name resolution")
-
-    monkeypatch.setattr(data, "_urlopen", offline)
+    base_url = closed_port_url()
+    monkeypatch.setattr(data, "CIFAR10", dataclasses.replace(data.CIFAR10, base_url=base_url))
     cache = tmp_path / "cache" / "cifar10"
-    with pytest.raises(data.DatasetNotFoundError) as info:
+    with pytest.raises(fetch.DatasetNotFoundError) as info:
         data.load_cifar10()
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
     assert message.startswith(f"CIFAR-10: missing {ARCHIVE}; looked in {cache}.")
-    assert URL in message and "name resolution" in message
-    assert f"copy the missing files into {cache}" in message and "root=" in message
+    assert "ConnectionError" in message
+    assert f"download {base_url}{ARCHIVE} into {cache}" in message and "root=" in message
     assert "apt-get" not in message
     assert leftovers(cache) == []
 
 
 def test_download_false_never_calls_network():
-    with pytest.raises(data.DatasetNotFoundError, match=rf"{ARCHIVE}.*download=False.*root=.*download=True"):
+    with pytest.raises(fetch.DatasetNotFoundError, match=rf"{ARCHIVE}.*download=False.*download {URL}.*root=.*download=True"):
         data.load_cifar10(download=False)  # the autouse fixture fails on any network call
 
 

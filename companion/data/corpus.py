@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-LANGUAGES = ("en", "zh")
+from ..book.i18n import LANGUAGES
 
 
 def load_corpus(lang: str = "en") -> str:

@@ -1,40 +1,29 @@
-"""Fashion-MNIST, MNIST and CIFAR-10 as NumPy arrays, found locally or downloaded once and verified.
+"""Fashion-MNIST, MNIST and CIFAR-10 as NumPy arrays: the data sets, their pinned files and their formats.
 
 ``load_fashion_mnist()`` and ``load_mnist()`` return ``(x_train, y_train), (x_test, y_test)`` like
 ``keras.datasets``: images ``uint8`` of shape ``(N, 28, 28)``, labels ``int64`` of shape ``(N,)``.
 ``load_cifar10()`` returns the same tuples with colour images ``uint8`` of shape ``(N, 3, 32, 32)``:
 channels first (NCHW), torch's layout; Keras wants ``x.transpose(0, 2, 3, 1)`` (NHWC).
 
-Each file (the four IDX ``.gz`` files; CIFAR-10's one ``cifar-10-python.tar.gz``) is looked for, in order, in
-
-1. ``root`` if given, else the cache: ``$COMPANION_DATA/<name>`` or ``~/.cache/companion/<name>``;
-2. the system data folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``);
-3. if ``download=True``, the data set's canonical address, saved into ``root`` (or the cache).
-
-Every file is checked against a pinned SHA-256 before use. Downloads go to a temporary file in the
-target folder and are renamed into place only after the hash matched, so no partial file is left.
-Without the files and without network, :class:`DatasetNotFoundError` (a ``FileNotFoundError``) says
-which files are missing, where they were looked for and how to provide them.
+The files (the four IDX ``.gz`` files; CIFAR-10's one ``cifar-10-python.tar.gz``) come from
+:func:`companion.data.fetch.fetch`: ``root`` if given, the system data folders, the cache, else a verified
+download (see that module). Reading them is done here: the IDX parser and a restricted unpickler for the
+CIFAR-10 batches, both with errors that name the file and what was expected.
 """
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import gzip
-import hashlib
-import http.client
 import io
-import os
 import pickle
 import tarfile
-import tempfile
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..book.i18n import get_language
+from .fetch import DatasetSpec, fetch
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -47,9 +36,6 @@ __all__ = [
     "cifar10_classes",
     "load_cifar10",
     "read_idx",
-    "DatasetSpec",
-    "DatasetNotFoundError",
-    "ChecksumError",
 ]
 
 FASHION_MNIST_CLASSES = [
@@ -86,30 +72,6 @@ def fashion_mnist_classes() -> list[str]:
 def cifar10_classes() -> list[str]:
     """The ten CIFAR-10 class names in the current language (see ``companion.set_language``)."""
     return _in_language(CIFAR10_CLASSES, CIFAR10_CLASSES_ZH)
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """The data files are neither on disk nor downloadable (offline, or ``download=False``)."""
-
-
-class ChecksumError(ValueError):
-    """A data file's SHA-256 is not one of the pinned values."""
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetSpec:
-    """Where a data set lives and what its files must hash to.
-
-    ``files`` maps each file name to the SHA-256 digests accepted for it (more than one where a
-    trusted distributor re-packed the file, as Debian did for Fashion-MNIST).
-    """
-
-    name: str  # folder name under the cache
-    title: str  # for messages
-    base_url: str
-    files: dict[str, tuple[str, ...]]
-    system_dirs: tuple[str, ...] = ()
-    install_hint: str | None = None  # e.g. a package to install
 
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
@@ -183,16 +145,6 @@ CIFAR10_FOLDER = "cifar-10-batches-py"  # the archive's one folder
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"
 
-# The one network call; tests replace it with a fake so that they never download.
-_urlopen = urllib.request.urlopen
-_CHUNK = 1 << 20
-
-
-def cache_dir(name: str) -> Path:
-    """``$COMPANION_DATA/<name>`` if that variable is set, else ``~/.cache/companion/<name>``."""
-    base = os.environ.get("COMPANION_DATA")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "companion") / name
-
 
 def load_fashion_mnist(root=None, *, download: bool = True):
     """Fashion-MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 (N, 28, 28), int64 (N,)."""
@@ -211,25 +163,12 @@ def load_cifar10(root=None, *, download: bool = True):
     too); the batches are read straight from the verified archive, nothing is extracted. For Keras
     (channels last) use ``x.transpose(0, 2, 3, 1)``.
     """
-    ((path, raw),) = _read_verified(CIFAR10, root, download).values()
+    ((path, raw),) = fetch(CIFAR10, root, download=download).values()
     return _parse_cifar10(raw, path)
 
 
-def _read_verified(spec: DatasetSpec, root, download: bool) -> dict[str, tuple[Path, bytes]]:
-    """Each file's path and bytes, found or downloaded, once its SHA-256 matched a pinned one.
-
-    Parsers get these very bytes, so what they parse (or unpickle) is what was hashed.
-    """
-    verified = {}
-    for filename, path in _locate(spec, root, download).items():
-        raw = path.read_bytes()
-        _check_sha256(path, raw, spec.files[filename])
-        verified[filename] = (path, raw)
-    return verified
-
-
 def _load(spec: DatasetSpec, root, download: bool):
-    verified = _read_verified(spec, root, download)
+    verified = fetch(spec, root, download=download)
     paths = {filename: path for filename, (path, _) in verified.items()}
     arrays = {
         filename: _parse_idx(raw, path, ndim=3 if "images" in filename else 1)
@@ -245,79 +184,6 @@ def _load(spec: DatasetSpec, root, download: bool):
             )
         splits.append((x, y.astype(np.int64)))
     return tuple(splits)
-
-
-def _locate(spec: DatasetSpec, root, download: bool) -> dict[str, Path]:
-    """Path of each file: the first folder that has it, else a fresh verified download."""
-    target = Path(root).expanduser() if root is not None else cache_dir(spec.name)
-    folders = [target] + [Path(d) for d in spec.system_dirs]
-    found, missing = {}, []
-    for filename in spec.files:
-        for folder in folders:
-            if (folder / filename).is_file():
-                found[filename] = folder / filename
-                break
-        else:
-            missing.append(filename)
-    if not missing:
-        return found
-
-    def not_found(reason: str) -> DatasetNotFoundError:
-        ways = [f"copy the missing files into {target}"]
-        if spec.install_hint:
-            ways.append(f"run `{spec.install_hint}`")
-        ways.append("pass root= a folder that holds them")
-        if not download:
-            ways.append("call again with download=True and network access")
-        return DatasetNotFoundError(
-            f"{spec.title}: missing {', '.join(missing)}; looked in {', '.join(map(str, folders))}. "
-            f"{reason}To provide them: {'; or '.join(ways)}."
-        )
-
-    if not download:
-        raise not_found("Downloading is off (download=False). ")
-    for filename in missing:
-        url = spec.base_url + filename
-        try:
-            found[filename] = _download(url, target / filename, spec.files[filename])
-        except ChecksumError:
-            raise
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # HTTPException: e.g. IncompleteRead
-            raise not_found(f"Downloading {url} failed ({exc}). ") from exc
-    return found
-
-
-def _download(url: str, dest: Path, sha256s: tuple[str, ...]) -> Path:
-    """Fetch ``url`` into ``dest`` atomically: temp file in the same folder, verify, ``os.replace``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, _urlopen(url, timeout=60) as response:
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        actual = digest.hexdigest()
-        if actual not in sha256s:
-            raise ChecksumError(
-                f"downloaded {url} has SHA-256 {actual}, expected {' or '.join(sha256s)}. The download was "
-                f"corrupted or the file changed upstream; nothing was saved. Try again, or copy a good "
-                f"{dest.name} into {dest.parent}."
-            )
-        os.replace(tmp, dest)
-    except BaseException:  # network error, bad hash, Ctrl-C: never leave a partial file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
-
-
-def _check_sha256(path: Path, raw: bytes, sha256s: tuple[str, ...]) -> None:
-    actual = hashlib.sha256(raw).hexdigest()
-    if actual not in sha256s:
-        raise ChecksumError(
-            f"{path} has SHA-256 {actual}, expected {' or '.join(sha256s)}. The file is damaged or not "
-            f"the right one: delete it so that it is downloaded again, or replace it with a good copy."
-        )
 
 
 def read_idx(path, ndim: int | None = None) -> np.ndarray:
