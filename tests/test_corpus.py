@@ -32,8 +32,9 @@ def test_make_corpus_writes_both_languages_from_the_book():
         for leak in LEAKS:
             assert leak not in text, f"{leak!r} would leak into corpus_{lang}.txt"
         shipped = (OUT_DIR / f"corpus_{lang}.txt").read_text(encoding="utf-8")
-        # the snapshot's first document (the preface) is still the book's
-        assert shipped.split("\n\n")[0] == text.split("\n\n")[0]
+        # the snapshot starts with the same document (the preface, by its title) as the book does today;
+        # its prose may have changed since (a snapshot is regenerated together with chapter 08 only)
+        assert shipped.split("\n")[0] == text.split("\n")[0]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
