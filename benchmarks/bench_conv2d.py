@@ -1,4 +1,4 @@
-"""Time NumPy Conv2d forward+backward against torch.nn.functional.conv2d (autograd) on the CPU, in one run.
+"""Time the NumPy FastConv2d forward+backward against torch.nn.functional.conv2d (autograd) on the CPU, in one run.
 
 Batch 64, 16 -> 32 channels, 28x28 images, 3x3 kernel, padding 1, float32, the same weights in both. Each
 timed step is a forward pass and a backward pass of ``sum(output * g)`` with respect to the input, the weight
@@ -52,7 +52,7 @@ def main(argv=None) -> None:
     import torch.nn.functional as F
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from companion.nn import Conv2d
+    from companion.nn import FastConv2d
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c_in, size, size)).astype(np.float32)
     g = rng.standard_normal((n, c_out, size, size)).astype(np.float32)
-    conv = Conv2d(c_in, c_out, k, padding=pad, rng=rng, dtype=np.float32)
+    conv = FastConv2d(c_in, c_out, k, padding=pad, rng=rng, dtype=np.float32)
 
     xt = torch.from_numpy(x).requires_grad_(True)
     wt = torch.from_numpy(conv.weight.data.copy()).requires_grad_(True)

@@ -2,16 +2,21 @@
 
 One file per family, as in ``torch/nn/modules``; ``functional`` holds the stateless math. NumPy only.
 """
-from .activation import ReLU, Sigmoid, Tanh
-from .attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
+from .activation import GELU, ReLU, Sigmoid, Tanh
+from .attention import MultiheadAttention, SelfAttention, attention_backward, attention_forward, causal_mask
 from .container import Sequential
-from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
+from .conv import Conv2d, conv_output_size
+from .fast_conv import FastConv2d
+from .flatten import Flatten
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
-from .transformer import GELU, Embedding, LayerNorm, TransformerBlock, sinusoidal_positional_encoding
+from .pooling import AvgPool2d, MaxPool2d
+from .embedding import Embedding
+from .normalization import LayerNorm
+from .transformer import MLP, TransformerBlock, sinusoidal_positional_encoding
 
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Sequential", "CrossEntropyLoss",
-           "MSELoss", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size", "Embedding", "LayerNorm",
-           "MultiheadAttention", "scaled_dot_product_attention", "causal_mask", "TransformerBlock",
-           "sinusoidal_positional_encoding"]
+           "MSELoss", "Conv2d", "FastConv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size", "Embedding",
+           "LayerNorm", "MultiheadAttention", "SelfAttention", "attention_forward", "attention_backward", "causal_mask",
+           "MLP", "TransformerBlock", "sinusoidal_positional_encoding"]
