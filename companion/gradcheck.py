@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["numerical_gradient", "relative_error", "check_module", "check_functional", "check_loss"]
 
 
-def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f, x, eps=1e-6):
     """Centred differences ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` of a scalar ``f()`` w.r.t. ``x``.
 
     ``f`` takes no arguments and must read ``x``: each element of ``x`` is perturbed in place and restored.
@@ -46,7 +46,7 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
-def relative_error(a, b) -> float:
+def relative_error(a, b):
     """``max_i |a_i - b_i| / max(|a_i| + |b_i|, 1e-12)``: the largest elementwise error relative to the *sum*.
 
     Scale-free, so one threshold fits gradients of any size; elements where both are 0 count as 0, and 1.0 is

@@ -13,19 +13,10 @@ import math
 
 import numpy as np
 
+from .nn.checks import number_in_range
 from .nn.module import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam"]
-
-
-def _check_number(name: str, value, *, low: float, high: float = math.inf, low_inclusive: bool = True) -> float:
-    value = float(value)
-    ok = (value >= low if low_inclusive else value > low) and value < high
-    if not ok:  # also rejects NaN, for which every comparison is False
-        low_text = f"{low} <= " if low_inclusive else f"{low} < "
-        high_text = f" < {high}" if high != math.inf else ""
-        raise ValueError(f"invalid {name}: {value} (expected {low_text}{name}{high_text})")
-    return value
 
 
 class Optimizer:
@@ -40,16 +31,14 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         for param in self.params:
             if not isinstance(param, Parameter):
-                raise TypeError(
-                    f"{type(self).__name__} expects companion Parameters (e.g. model.parameters()), "
-                    f"got {type(param).__name__}"
-                )
+                raise TypeError(f"{type(self).__name__} expects companion Parameters (e.g. model.parameters()), "
+                                f"got {type(param).__name__}")
 
-    def zero_grad(self) -> None:
+    def zero_grad(self):
         for param in self.params:
             param.grad.fill(0)
 
-    def step(self) -> None:
+    def step(self):
         raise NotImplementedError(f"{type(self).__name__} does not define step")
 
 
@@ -60,27 +49,25 @@ class SGD(Optimizer):
     Taught in chapter 2, section 2.7.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params)
-        self.lr = _check_number("lr", lr, low=0.0, low_inclusive=False)
-        self.momentum = _check_number("momentum", momentum, low=0.0)
-        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
-        self.buffers: list[np.ndarray | None] = [None] * len(self.params)
+        self.lr = number_in_range(lr, "lr", "SGD", low=0.0, low_inclusive=False)
+        self.momentum = number_in_range(momentum, "momentum", "SGD", low=0.0)
+        self.weight_decay = number_in_range(weight_decay, "weight_decay", "SGD", low=0.0)
+        self.momentum_buffers = [None] * len(self.params)
 
-    def step(self) -> None:
+    def step(self):
         for i, param in enumerate(self.params):
             grad = param.grad
             if self.weight_decay:
-                grad = grad + self.weight_decay * param.data  # L2 penalty wd/2 * |w|^2
+                grad = grad + self.weight_decay * param.data  # the gradient of the L2 penalty wd/2 * |w|^2
             if self.momentum:
-                if self.buffers[i] is None:
-                    self.buffers[i] = grad.copy()
-                else:
-                    self.buffers[i] = self.momentum * self.buffers[i] + grad
-                grad = self.buffers[i]
+                buffer = self.momentum_buffers[i]
+                buffer = grad.copy() if buffer is None else self.momentum * buffer + grad
+                self.momentum_buffers[i] = grad = buffer
             param.data -= self.lr * grad
 
-    def __repr__(self) -> str:
+    def __repr__(self):
         return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
 
 
@@ -91,25 +78,23 @@ class Adam(Optimizer):
     Taught in chapter 2, section 2.7.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params)
-        self.lr = _check_number("lr", lr, low=0.0, low_inclusive=False)
         if len(betas) != 2:
-            raise ValueError(f"invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        self.betas = (
-            _check_number("beta1", betas[0], low=0.0, high=1.0),
-            _check_number("beta2", betas[1], low=0.0, high=1.0),
-        )
-        self.eps = _check_number("eps", eps, low=0.0)
-        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
+            raise ValueError(f"Adam: invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+        self.lr = number_in_range(lr, "lr", "Adam", low=0.0, low_inclusive=False)
+        self.betas = (number_in_range(betas[0], "beta1", "Adam", low=0.0, high=1.0),
+                      number_in_range(betas[1], "beta2", "Adam", low=0.0, high=1.0))
+        self.eps = number_in_range(eps, "eps", "Adam", low=0.0)
+        self.weight_decay = number_in_range(weight_decay, "weight_decay", "Adam", low=0.0)
         self.t = 0
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
+        self.m = [np.zeros_like(p.data) for p in self.params]  # running mean of the gradient
+        self.v = [np.zeros_like(p.data) for p in self.params]  # running mean of its square
 
-    def step(self) -> None:
+    def step(self):
         self.t += 1
         beta1, beta2 = self.betas
-        # Bias correction: m and v start at 0, so early averages are too small by (1 - beta^t).
+        # Bias correction: m and v start at 0, so early averages are too small by a factor (1 - beta^t).
         step_size = self.lr / (1.0 - beta1**self.t)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**self.t)
         for param, m, v in zip(self.params, self.m, self.v):
@@ -123,5 +108,5 @@ class Adam(Optimizer):
             denom = np.sqrt(v) / bias_correction2_sqrt + self.eps
             param.data -= step_size * m / denom
 
-    def __repr__(self) -> str:
+    def __repr__(self):
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"

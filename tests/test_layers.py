@@ -10,7 +10,7 @@ from companion import set_seed
 from companion.gradcheck import check_functional, check_module
 from companion.nn import Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
 from companion.nn import functional as F
-from companion.nn.checks import as_float, check_last_dim, positive_int
+from companion.nn.checks import as_float, check_last_dim, number_in_range, positive_int
 from twins import TOL64, assert_float32_forward_matches, assert_matches_torch, torch_forward_backward
 
 
@@ -271,6 +271,12 @@ def test_named_checks():
     for bad in (0, -1, 2.0, True, np.bool_(True), "3", None):
         with pytest.raises(ValueError, match=r"Thing: size must be a positive integer"):
             positive_int(bad, "size", "Thing")
+    assert number_in_range(np.float32(0.5), "beta", "Thing", low=0.0, high=1.0) == 0.5
+    with pytest.raises(ValueError, match=r"Thing: invalid lr: 0.0 \(expected 0.0 < lr\)"):
+        number_in_range(0, "lr", "Thing", low=0.0, low_inclusive=False)
+    for bad in (1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"expected 0.0 <= beta < 1.0"):
+            number_in_range(bad, "beta", "Thing", low=0.0, high=1.0)
     assert as_float(np.ones(2, dtype=np.float16)).dtype == np.float16
     assert as_float([1, 2]).dtype == np.float32 and as_float([True], np.float64).dtype == np.float64
     check_last_dim(np.zeros((2, 3)), 3, "Thing")

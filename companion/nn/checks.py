@@ -1,15 +1,18 @@
 """Input checks shared by the layers and losses, so that each ``forward`` reads as its formula.
 
-One rule for sizes (:func:`positive_int`: Python or NumPy integers, not bools), one for dtypes
+One rule for sizes (:func:`positive_int`: Python or NumPy integers, not bools), one for hyperparameters
+(:func:`number_in_range`, used by the optimizers), one for dtypes
 (:func:`as_float`: floating input keeps its dtype, anything else becomes the given float dtype) and messages that
 name the expected and the actual shape (:func:`check_last_dim`, :func:`check_same_shape`,
 :func:`check_class_labels`).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["positive_int", "as_float", "check_last_dim", "check_same_shape", "check_class_labels"]
+__all__ = ["positive_int", "number_in_range", "as_float", "check_last_dim", "check_same_shape", "check_class_labels"]
 
 
 def positive_int(value, name: str, owner: str) -> int:
@@ -17,6 +20,19 @@ def positive_int(value, name: str, owner: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def number_in_range(value, name: str, owner: str, *, low: float, high: float = math.inf,
+                    low_inclusive: bool = True) -> float:
+    """``float(value)`` if ``low <= value < high`` (``low < value`` without ``low_inclusive``); else a ValueError.
+
+    NaN fails every comparison, so it is rejected too.
+    """
+    value = float(value)
+    if not ((value >= low if low_inclusive else value > low) and value < high):
+        expected = (f"{low} <= " if low_inclusive else f"{low} < ") + name + (f" < {high}" if high != math.inf else "")
+        raise ValueError(f"{owner}: invalid {name}: {value} (expected {expected})")
+    return value
 
 
 def as_float(x, dtype=np.float32) -> np.ndarray:

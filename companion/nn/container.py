@@ -1,8 +1,6 @@
 """``Sequential``: modules applied in order, and the chain rule applied in reverse."""
 from __future__ import annotations
 
-from typing import Iterator
-
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -14,12 +12,12 @@ class Sequential(Module):
     Taught in chapter 2, section 2.4.
     """
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules):
         super().__init__()
         for index, module in enumerate(modules):
             self._append(str(index), module)
 
-    def _append(self, name: str, module: Module) -> None:
+    def _append(self, name, module):
         if not isinstance(module, Module):
             raise TypeError(f"Sequential takes Module instances, got {type(module).__name__} at position {name}")
         setattr(self, name, module)
@@ -30,8 +28,7 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out):
-        # The chain rule, applied from the last module back to the first.
-        for module in reversed(self._modules.values()):
+        for module in reversed(self._modules.values()):  # the chain rule, from the last module back
             grad_out = module.backward(grad_out)
         return grad_out
 
@@ -44,8 +41,8 @@ class Sequential(Module):
             return new
         return items[index][1]
 
-    def __len__(self) -> int:
+    def __len__(self):
         return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self):
         return iter(self._modules.values())
