@@ -23,9 +23,14 @@ import dataclasses
 import hashlib
 import logging
 import os
+import warnings
 from pathlib import Path
 
-import pooch
+with warnings.catch_warnings():
+    # pooch imports tqdm.auto, which warns on stderr in a Jupyter kernel without ipywidgets ("IProgress not
+    # found"); a notebook must not write to stderr, and our downloads use no progress bar.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import pooch
 
 __all__ = ["DatasetSpec", "DatasetNotFoundError", "ChecksumError", "cache_dir", "search_folders", "locate",
            "fetch"]
