@@ -88,3 +88,33 @@ def test_keras_epoch_logger_records_the_same_format(capsys):
     assert logger.history["test_acc"][-1] > 0.9
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 2 and printed[0].startswith("Keras epoch 1: loss ")
+
+
+def test_predict_in_batches_equals_one_forward_pass_in_eval_mode():
+    torch = pytest.importorskip("torch")
+    from companion.torch.train import predict
+
+    x, _y = blobs(n=23)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 3))
+    logits = predict(model, x, "cpu", batch_size=5)  # 5 batches, the last of 3 rows; dropout off in eval mode
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert logits.dtype == np.float32 and logits.shape == (23, 3)
+    np.testing.assert_allclose(logits, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_keras_epoch_logger_prints_in_the_chosen_language(capsys):
+    keras = pytest.importorskip("keras")
+    from companion.book.i18n import set_language
+    from companion.keras.callbacks import EpochLogger
+
+    x, y = blobs(n=64)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    try:
+        set_language("zh")
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[EpochLogger("Keras", x, y)])
+    finally:
+        set_language("en")
+    assert capsys.readouterr().out.startswith("Keras 第 1 轮：损失 ")

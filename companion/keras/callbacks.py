@@ -14,7 +14,10 @@ __all__ = ["EpochLogger"]
 class EpochLogger(keras.callbacks.Callback):
     """Records train loss, test accuracy on ``(x_eval, y_eval)`` and training seconds of each epoch, in the
     history format of ``companion.torch.train`` (``epoch``, ``train_loss``, ``test_acc``, ``seconds``), and prints
-    one line per epoch (``fit`` itself stays silent with ``verbose=0``)."""
+    one line per epoch (``fit`` itself stays silent with ``verbose=0``).
+
+    Taught in chapter 4, section 4.5.
+    """
 
     def __init__(self, name: str, x_eval, y_eval):
         super().__init__()

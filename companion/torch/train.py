@@ -1,8 +1,9 @@
 """Training a PyTorch classifier on arrays in memory, on any device, with optional mixed precision.
 
-Taught in chapter 4 (the loop) and chapter 6 (cosine decay and mixed precision); the GPT of chapter 8 uses the
-same mixed-precision helpers. A history is a dict of lists keyed ``epoch``, ``train_loss``, ``test_acc``,
-``seconds``, the format every training loop of the book returns and ``companion.book.plotting`` draws.
+Taught in chapter 4, section 4.4 (``predict`` and the loop of ``train_classifier``) and chapter 6 (its cosine
+decay and mixed precision); the GPT of chapter 8 uses the same mixed-precision helpers. A history is a dict of
+lists keyed ``epoch``, ``train_loss``, ``test_acc``, ``seconds``, the format every training loop of the book
+returns and ``companion.book.plotting`` draws.
 """
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ def grad_scaler(device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
 
 @torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray, device, batch_size: int = 1000) -> np.ndarray:
-    """Logits (float32 NumPy) of ``model`` for the NumPy inputs ``x``, in batches, in evaluation mode."""
+    """Logits (float32 NumPy) of ``model`` for the NumPy inputs ``x``, in batches, in evaluation mode.
+
+    Taught in chapter 4, section 4.4.
+    """
     model.eval()
     return np.concatenate([model(torch.from_numpy(x[i:i + batch_size]).to(device)).float().cpu().numpy()
                            for i in range(0, len(x), batch_size)])
@@ -57,7 +61,11 @@ def train_classifier(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: 
     """Adam on cross-entropy over shuffled minibatches of ``(x, y)``; test accuracy on ``(x_eval, y_eval)`` after
     each epoch. ``cosine=True`` decays the learning rate from ``lr`` to 0 over all steps; ``amp_dtype`` turns on
     autocast (with loss scaling for float16). The data is moved to ``device`` once; the loss is summed on the
-    device and read once per epoch, so that a GPU is not stalled at every step."""
+    device and read once per epoch, so that a GPU is not stalled at every step. The permutation of each epoch is
+    drawn on the CPU (from ``generator`` if given), so that a run sees the same minibatches on every device.
+
+    Taught in chapter 4, section 4.4 (the options ``cosine`` and ``amp_dtype`` in chapter 6).
+    """
     model = model.to(device)
     x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     loss_fn = nn.CrossEntropyLoss()
