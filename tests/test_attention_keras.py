@@ -10,8 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 keras = pytest.importorskip("keras")
 
-from companion.nn.attention import MultiheadAttention  # noqa: E402
-from companion.keras.blocks import keras_transformer_block, mha_to_keras_weights  # noqa: E402
+from companion.keras.blocks import attention_to_keras_weights, keras_transformer_block  # noqa: E402
+from companion.nn.attention import SelfAttention  # noqa: E402
 from companion.nn.transformer import TransformerBlock  # noqa: E402
 
 
@@ -19,7 +19,7 @@ def random_block(seed, causal, approximate="none"):
     """A float32 block whose every parameter is random (LayerNorm's ones and the zero biases would hide swaps)."""
     rng = np.random.default_rng(seed)
     block = TransformerBlock(16, 4, causal=causal, rng=rng)
-    block.mlp[1].approximate = approximate
+    block.mlp.gelu.approximate = approximate
     for p in block.parameters():
         p.data[...] = rng.standard_normal(p.shape) * 0.3
     return block
@@ -49,13 +49,16 @@ def test_causal_keras_block_ignores_the_future():
     assert np.abs(a[:, 4:] - b[:, 4:]).max() > 0.1
 
 
-def test_mha_weights_layout():
-    attn = MultiheadAttention(16, 4, rng=np.random.default_rng(0))
-    arrays = mha_to_keras_weights(attn)
+def test_attention_weights_layout():
+    attn = SelfAttention(16, 4, rng=np.random.default_rng(0))
+    w, b = attn.c_attn.weight.data, attn.c_attn.bias.data
+    arrays = attention_to_keras_weights(w, b, attn.c_proj.weight.data, attn.c_proj.bias.data, 4)
     assert [a.shape for a in arrays] == [(16, 4, 4), (4, 4)] * 3 + [(4, 4, 16), (16,)]
-    w = attn.in_proj_weight.data
-    # key kernel [input i, head h, unit j] is row E + h * (E / H) + j, column i of in_proj_weight
+    # key kernel [input i, head h, unit j] is row E + h * (E / H) + j, column i of c_attn.weight
     assert arrays[2][5, 3, 1] == w[16 + 3 * 4 + 1, 5]
-    assert arrays[6][2, 3, 9] == attn.out_proj.weight.data[9, 2 * 4 + 3]
+    assert arrays[3][3, 1] == b[16 + 3 * 4 + 1]
+    assert arrays[6][2, 3, 9] == attn.c_proj.weight.data[9, 2 * 4 + 3]
     with pytest.raises(ValueError, match="no biases"):
-        mha_to_keras_weights(MultiheadAttention(16, 4, bias=False))
+        attention_to_keras_weights(w, None, attn.c_proj.weight.data, None, 4)
+    with pytest.raises(ValueError, match=r"qkv_weight \(3E, E\)"):
+        attention_to_keras_weights(w[:40], b, attn.c_proj.weight.data, attn.c_proj.bias.data, 4)

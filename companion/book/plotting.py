@@ -86,30 +86,38 @@ def _new_axes(ax):
     return ax
 
 
-def _epochs(history: Mapping, name: str = "history") -> np.ndarray:
+X_KEYS = ("epoch", "step")  # what a history is measured against: training loops of the book record one of them
+
+
+def _epochs(history: Mapping, name: str = "history") -> tuple[np.ndarray, str]:
+    """The x values of a history, its ``"epoch"`` or ``"step"`` list (1, 2, ... if it has neither), and which."""
     lengths = {key: len(values) for key, values in history.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"{name}: all lists must have the same length, got lengths {lengths}")
     n = next(iter(lengths.values()), 0)
-    return np.asarray(history["epoch"]) if "epoch" in history else np.arange(1, n + 1)
+    for key in X_KEYS:
+        if key in history:
+            return np.asarray(history[key]), key
+    return np.arange(1, n + 1), "epoch"
 
 
-def _label_epoch_axis(ax) -> None:
-    ax.set_xlabel(_("Epoch"))
+def _label_epoch_axis(ax, key: str = "epoch") -> None:
+    ax.set_xlabel(_("Step") if key == "step" else _("Epoch"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.25
 
 
 def plot_history(history: Mapping[str, Sequence[float]], keys=None, ax=None, title=None):
-    """Draw each key of ``history`` (default: all but ``"epoch"``) against the epoch; return the Axes."""
-    epochs = _epochs(history)
-    keys = [k for k in history if k != "epoch"] if keys is None else list(keys)
+    """Draw each key of ``history`` (default: all but ``"epoch"`` or ``"step"``) against the epoch or step; return
+    the Axes."""
+    epochs, x_key = _epochs(history)
+    keys = [k for k in history if k not in X_KEYS] if keys is None else list(keys)
     missing = [k for k in keys if k not in history]
     if missing:
         raise KeyError(f"history has no {missing}; it has {list(history)}")
     ax = _new_axes(ax)
     for key in keys:
         ax.plot(epochs, history[key], marker="o", markersize=3, label=key)
-    _label_epoch_axis(ax)
+    _label_epoch_axis(ax, x_key)
     if len(keys) == 1:
         ax.set_ylabel(keys[0])
     ax.legend()
@@ -121,11 +129,13 @@ def plot_history(history: Mapping[str, Sequence[float]], keys=None, ax=None, tit
 def plot_histories(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str, ax=None, title=None):
     """Draw ``key`` of several named histories (e.g. ``{"NumPy": h1, "PyTorch": h2}``) on one Axes."""
     ax = _new_axes(ax)
+    x_key = "epoch"
     for name, history in histories.items():
         if key not in history:
             raise KeyError(f"history {name!r} has no {key!r}; it has {list(history)}")
-        ax.plot(_epochs(history, f"history {name!r}"), history[key], marker="o", markersize=3, label=name)
-    _label_epoch_axis(ax)
+        x, x_key = _epochs(history, f"history {name!r}")
+        ax.plot(x, history[key], marker="o", markersize=3, label=name)
+    _label_epoch_axis(ax, x_key)
     ax.set_ylabel(key)
     ax.legend()
     if title is not None:

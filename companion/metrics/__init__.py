@@ -1,4 +1,5 @@
 """Metrics from scratch in NumPy."""
 from .classification import accuracy, confusion_matrix
+from .language import unigram_bigram_baselines
 
-__all__ = ["accuracy", "confusion_matrix"]
+__all__ = ["accuracy", "confusion_matrix", "unigram_bigram_baselines"]

@@ -1,5 +1,5 @@
-"""What attention costs: the size of the attention matrix, and the bytes one call allocates (taught in chapter 8,
-section 8.8).
+"""What attention costs: the attention matrix spelled out, its size, and the bytes one call allocates (taught in
+chapter 8, section 8.8). ``attention_weights`` is also what ``companion.torch.gpt.GPT.attention_weights`` draws.
 
 ``naive_attention`` spells out ``softmax(q k^T / sqrt(d)) v`` in torch, so it materialises the (L, S) score matrix
 of every head; ``torch.nn.functional.scaled_dot_product_attention`` (the fused kernel) computes the same output in
@@ -17,13 +17,22 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["naive_attention", "attention_matrix_bytes", "Allocation", "allocated_bytes"]
+__all__ = ["attention_weights", "naive_attention", "attention_matrix_bytes", "Allocation", "allocated_bytes"]
 
 
-def naive_attention(q, k, v):
-    """``softmax(q k^T / sqrt(d)) v`` for torch tensors (..., L, d): the textbook formula, one matrix per head."""
+def attention_weights(q, k, is_causal: bool = False):
+    """``softmax(q k^T / sqrt(d))`` (..., L, S) for torch tensors q (..., L, d), k (..., S, d): the matrix that
+    the fused kernel never holds. ``is_causal``: query i may attend to keys j <= i only (as ``causal_mask``)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
-    return torch.softmax(scores, dim=-1) @ v
+    if is_causal:
+        may_attend = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+        scores = scores.masked_fill(~may_attend, float("-inf"))
+    return torch.softmax(scores, dim=-1)
+
+
+def naive_attention(q, k, v, is_causal: bool = False):
+    """``softmax(q k^T / sqrt(d)) v`` for torch tensors (..., L, d): the textbook formula, one matrix per head."""
+    return attention_weights(q, k, is_causal) @ v
 
 
 def attention_matrix_bytes(batch: int, heads: int, length: int, source_length: int | None = None,

@@ -1,92 +1,79 @@
-"""A tiny GPT in PyTorch, in the spirit of nanoGPT: a decoder-only Transformer for characters.
+"""A GPT in PyTorch, the model of nanoGPT's model.py in miniature (taught in chapter 8, section 8.9).
 
-``GPT`` = token and learned position embeddings, ``n_layer`` pre-norm blocks (causal self-attention,
-then an MLP, each with a residual connection), a final LayerNorm, and a language-model head that
-shares its weight with the token embedding. Also here: sampling (``generate``), random batches,
-a training loop with mixed precision, and the unigram/bigram baselines that a model must beat.
+``GPT`` = token and learned position embeddings, ``n_layer`` pre-norm blocks (causal self-attention, then an MLP,
+each inside a residual connection), a final LayerNorm, and a language-model head that shares its weight with the
+token embedding. Parameter names are GPT-2's (``c_attn``, ``c_proj``, ``c_fc``, ``ln_1``, ``ln_2``), the names of
+the NumPy ``companion.nn.transformer.TransformerBlock``, so a block's weights copy by name between the two.
+Training (batches, loss estimates, the optimizer, the loop) is in ``companion.torch.gpt_train``.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..book.progress import progress
+from .attention_cost import attention_weights
 
-__all__ = [
-    "GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT", "count_parameters", "generate", "get_batch",
-    "estimate_loss", "train", "unigram_bigram_baselines",
-]
+__all__ = ["GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT", "count_parameters", "generate"]
+
+
+def _check_config(config) -> None:
+    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"GPTConfig: {name} must be a positive integer, got {value!r}")
+    if config.n_embd % config.n_head:
+        raise ValueError(f"GPTConfig: n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
+    if not 0.0 <= config.dropout < 1.0:
+        raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {config.dropout!r}")
 
 
 @dataclass
 class GPTConfig:
-    vocab_size: int
-    block_size: int  # longest context, in tokens
-    n_layer: int
-    n_head: int
-    n_embd: int
-    dropout: float = 0.0
-    bias: bool = True  # biases in the Linear layers and LayerNorms
+    """The sizes of a GPT. Taught in chapter 8, section 8.9."""
+    vocab_size: int        # tokens in the vocabulary: rows of the token embedding, logits at each position
+    block_size: int        # the longest context, in tokens: rows of the position embedding
+    n_layer: int           # Transformer blocks, one after the other
+    n_head: int            # attention heads per block; each head works on n_embd // n_head channels
+    n_embd: int            # width C of the vector that every position carries through the blocks
+    dropout: float = 0.0   # dropout on the attention weights and on what each sub-layer adds to the residual stream
+    bias: bool = True      # biases in the Linear layers and LayerNorms, as in GPT-2
 
     def __post_init__(self):
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-    def num_parameters(self) -> int:
-        """Parameters of ``GPT(self)``, counted from the formula (the LM head is tied: counted once)."""
-        C, b = self.n_embd, int(self.bias)
-        layer_norm = C + b * C
-        block = 2 * layer_norm + (C * 3 * C + b * 3 * C) + (C * C + b * C) + (C * 4 * C + b * 4 * C) + (4 * C * C + b * C)
-        return self.vocab_size * C + self.block_size * C + self.n_layer * block + layer_norm
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of distinct parameters (a tied weight counts once)."""
-    return sum(p.numel() for p in model.parameters())
+        _check_config(self)
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention in which position t sees only positions <= t."""
+    """All heads of causal self-attention at once: ``c_attn`` computes the queries, keys and values of every head
+    in one product, the fused kernel attends, ``c_proj`` mixes the heads. Taught in chapter 8, section 8.9."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v in one matmul
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-        self.attn_dropout = nn.Dropout(config.dropout)
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v of all heads
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)      # mixes the heads' outputs
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
-        """``x``: (B, T, C) -> (B, T, C); with ``return_attention``, also the weights (B, n_head, T, T)."""
-        B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        # (B, T, C) -> (B, n_head, T, head_size): each head attends on its own slice of the channels.
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        if return_attention:  # the same computation, spelled out, so the weights can be drawn
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
-            future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
-            weights = F.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
-            y = self.attn_dropout(weights) @ v
-        else:  # fused kernel (flash attention where available)
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                               is_causal=True)
-        y = self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
-        return (y, weights) if return_attention else y
+    def heads(self, x):
+        """The queries, keys and values of ``x`` (B, T, C), each (B, n_head, T, head_size)."""
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)                               # (B, T, C) each
+        return [t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v)]  # (B, nh, T, hs)
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.heads(x)                                                          # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+                                           is_causal=True)                               # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)                                 # (B, T, C): heads side by side
+        return self.resid_dropout(self.c_proj(y))
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network: C -> 4C -> GELU -> C."""
+    """The position-wise feed-forward network: C -> 4C -> GELU -> C. Taught in chapter 8, section 8.9."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -96,11 +83,11 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
-        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))                        # (B, T, C)
 
 
 class Block(nn.Module):
-    """Pre-norm Transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``."""
+    """Pre-norm Transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``. Taught in chapter 8, 8.9."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -109,18 +96,17 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, return_attention: bool = False):
-        if return_attention:
-            a, weights = self.attn(self.ln_1(x), return_attention=True)
-        else:
-            a, weights = self.attn(self.ln_1(x)), None
-        x = x + a
-        x = x + self.mlp(self.ln_2(x))
-        return (x, weights) if return_attention else x
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))  # (B, T, C): each position gathers from itself and the earlier ones
+        x = x + self.mlp(self.ln_2(x))   # (B, T, C): each position on its own
+        return x
 
 
 class GPT(nn.Module):
-    """Decoder-only Transformer language model."""
+    """Decoder-only Transformer language model: ``forward(idx, targets)`` -> ``(logits, loss)``.
+
+    Taught in chapter 8, section 8.9.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -133,10 +119,9 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # weight tying: one matrix reads and writes tokens
         self.apply(self._init_weights)
-        # GPT-2: scale the projections into the residual stream, so its variance does not grow with depth.
         for name, p in self.named_parameters():
-            if name.endswith("c_proj.weight"):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+            if name.endswith("c_proj.weight"):  # GPT-2: what each block adds to the residual stream starts small,
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))  # so depth keeps its scale
 
     @staticmethod
     def _init_weights(module):
@@ -145,197 +130,77 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def _check_input(self, idx: torch.Tensor) -> None:
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (batch, time), got shape {tuple(idx.shape)}")
-        if idx.size(1) > self.config.block_size:
-            raise ValueError(f"sequence length {idx.size(1)} is longer than block_size {self.config.block_size}")
-
-    def _embed(self, idx):
-        pos = torch.arange(idx.size(1), device=idx.device)
-        return self.drop(self.wte(idx) + self.wpe(pos))
-
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """``idx``: (B, T) token ids -> ``(logits (B, T, vocab_size), loss or None)``."""
-        self._check_input(idx)
-        x = self._embed(idx)
+    def forward(self, idx, targets=None):
+        B, T = _check_tokens(idx, targets, self.config.block_size)
+        pos = torch.arange(T, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))                  # (B, T, C)
         for block in self.blocks:
-            x = block(x)
-        logits = self.lm_head(self.ln_f(x))
-        loss = None
-        if targets is not None:
-            if targets.shape != idx.shape:
-                raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, got {tuple(targets.shape)}")
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1))
+            x = block(x)                                              # (B, T, C)
+        logits = self.lm_head(self.ln_f(x))                           # (B, T, vocab_size)
+        loss = None if targets is None else F.cross_entropy(logits.view(B * T, -1).float(), targets.reshape(-1))
         return logits, loss
 
     @torch.no_grad()
-    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """The attention weights of every layer, each (B, n_head, T, T), for plotting."""
-        self._check_input(idx)
-        x, maps = self._embed(idx), []
+    def attention_weights(self, idx) -> list[torch.Tensor]:
+        """The attention weights of every block, each (B, n_head, T, T), computed in evaluation mode (no
+        dropout) for plotting; the model is left in the mode it was in."""
+        B, T = _check_tokens(idx, None, self.config.block_size)
+        was_training = self.training
+        self.eval()
+        x, maps = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device)), []
         for block in self.blocks:
-            x, weights = block(x, return_attention=True)
-            maps.append(weights)
+            q, k, _ = block.attn.heads(block.ln_1(x))                 # (B, nh, T, hs)
+            maps.append(attention_weights(q, k, is_causal=True))      # (B, nh, T, T)
+            x = block(x)
+        self.train(was_training)
         return maps
 
 
-@torch.no_grad()
-def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-             top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T); returns (B, T + max_new_tokens).
-
-    ``temperature`` divides the logits (< 1: surer, > 1: more random); ``top_k`` samples only among
-    the k likeliest tokens. The same seeded ``generator`` gives the same text.
-    """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+def _check_tokens(idx, targets, block_size: int):
+    """(B, T) of the token ids ``idx``; a ValueError naming the shapes if idx or targets do not fit."""
     if idx.dim() != 2:
         raise ValueError(f"idx must have shape (batch, time), got shape {tuple(idx.shape)}")
+    if idx.size(1) > block_size:
+        raise ValueError(f"sequence length {idx.size(1)} is longer than block_size {block_size}")
+    if targets is not None and targets.shape != idx.shape:
+        raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, got {tuple(targets.shape)}")
+    return idx.shape
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of distinct parameters (a tied weight counts once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+    """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T); returns (B, T + max_new_tokens).
+
+    ``temperature`` divides the logits (< 1: surer, > 1: more random); ``top_k`` samples only among the k likeliest
+    tokens. The same seeded ``generator`` gives the same text. Taught in chapter 8, section 8.9.
+    """
+    _check_sampling(idx, temperature, top_k)
     was_training = model.training
     model.eval()
-    block_size = model.config.block_size
     for _ in range(max_new_tokens):
-        logits, _ = model(idx[:, -block_size:])  # the model sees at most block_size tokens
-        logits = logits[:, -1, :].float() / temperature
+        logits, _ = model(idx[:, -model.config.block_size:])          # the model sees at most block_size tokens
+        logits = logits[:, -1, :].float() / temperature               # (B, vocab_size): the next token only
         if top_k is not None:
             logits, candidates = torch.topk(logits, min(top_k, logits.size(-1)), dim=-1)
         probs = F.softmax(logits, dim=-1)
         if generator is not None:  # sample where the generator lives, so a CPU generator works for a GPU model
             probs = probs.to(generator.device)
-        choice = torch.multinomial(probs, num_samples=1, generator=generator).to(idx.device)
+        choice = torch.multinomial(probs, num_samples=1, generator=generator).to(idx.device)  # (B, 1)
         next_id = candidates.gather(-1, choice) if top_k is not None else choice
         idx = torch.cat([idx, next_id], dim=1)
     model.train(was_training)
     return idx
 
 
-def get_batch(data, block_size: int, batch_size: int, generator: torch.Generator | None = None, device="cpu"):
-    """``batch_size`` random windows of ``data`` (1-D int64): inputs x and targets y = x shifted by one, (B, T)."""
-    data = torch.as_tensor(np.asarray(data, dtype=np.int64) if not torch.is_tensor(data) else data)
-    if data.dim() != 1:
-        raise ValueError(f"data must be 1-D, got shape {tuple(data.shape)}")
-    if len(data) <= block_size:
-        raise ValueError(f"data has {len(data)} tokens; it needs more than block_size={block_size}")
-    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
-    offsets = torch.arange(block_size)
-    x = data[starts[:, None] + offsets]
-    y = data[starts[:, None] + offsets + 1]
-    return x.to(device), y.to(device)
-
-
-def _autocast(device: torch.device, amp: bool):
-    """bf16 autocast on CPU and on GPUs that support it, fp16 on older GPUs (with a GradScaler)."""
-    if amp and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype), dtype
-    if amp and device.type == "cpu":
-        return torch.autocast("cpu", dtype=torch.bfloat16), torch.bfloat16
-    return torch.autocast(device.type, enabled=False), torch.float32  # e.g. MPS: full precision
-
-
-@torch.no_grad()
-def estimate_loss(model: GPT, data, *, batch_size: int, eval_iters: int, device="cpu", amp: bool = False,
-                  seed: int = 0) -> float:
-    """Mean loss over ``eval_iters`` random batches; the same ``seed`` gives the same batches."""
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(seed)
-    autocast, _ = _autocast(device, amp)
-    was_training = model.training
-    model.eval()
-    losses = []
-    for _ in range(eval_iters):
-        x, y = get_batch(data, model.config.block_size, batch_size, generator, device)
-        with autocast:
-            losses.append(model(x, y)[1].item())
-    model.train(was_training)
-    return float(np.mean(losses))
-
-
-def train(model: GPT, train_ids, val_ids, *, steps: int, batch_size: int, lr: float, eval_interval: int,
-          eval_iters: int, device="cpu", amp: bool = True, seed: int = 0, weight_decay: float = 0.1,
-          grad_clip: float = 1.0) -> dict[str, list]:
-    """Train with AdamW on random windows; return ``{"step", "train_loss", "val_loss"}`` lists.
-
-    Losses are estimated at step 0, every ``eval_interval`` steps and at the end, on the same
-    ``eval_iters`` batches each time. ``seed`` fixes the batches and dropout (it seeds torch's global RNG).
-    The model is trained in place and left in eval mode.
-    """
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_interval", eval_interval),
-                        ("eval_iters", eval_iters)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    device = torch.device(device)
-    model.to(device)
-    torch.manual_seed(seed)  # dropout masks
-    generator = torch.Generator().manual_seed(seed)
-    # Weight decay on matrices and embeddings only; biases and LayerNorm gains stay free (as in nanoGPT).
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99), fused=device.type == "cuda")
-    autocast, dtype = _autocast(device, amp)
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)  # fp16 gradients underflow without it
-    evaluate = dict(batch_size=batch_size, eval_iters=eval_iters, device=device, amp=amp, seed=seed + 1)
-    history = {"step": [], "train_loss": [], "val_loss": []}
-
-    def record(step):
-        history["step"].append(step)
-        history["train_loss"].append(estimate_loss(model, train_ids, **evaluate))
-        history["val_loss"].append(estimate_loss(model, val_ids, **evaluate))
-
-    model.train()
-    record(0)
-    bar = progress(range(1, steps + 1), desc="train")
-    bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{history['val_loss'][-1]:.3f}")
-    for step in bar:
-        x, y = get_batch(train_ids, model.config.block_size, batch_size, generator, device)
-        with autocast:
-            _, loss = model(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if grad_clip:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        if step % eval_interval == 0 or step == steps:
-            record(step)
-            bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{history['val_loss'][-1]:.3f}")
-    bar.close()
-    model.eval()
-    return history
-
-
-def unigram_bigram_baselines(train_ids, val_ids, vocab_size: int, smoothing: float = 1.0) -> dict[str, float]:
-    """Validation cross-entropy (nats per token) of add-k smoothed unigram and bigram models fitted on train.
-
-    Both are scored on the same targets ``val_ids[1:]`` (every token that has a predecessor), the
-    bigram conditioning on ``val_ids[:-1]``; ``"uniform"`` is ln(vocab_size), a model that knows nothing.
-    """
-    if not smoothing > 0:
-        raise ValueError(f"smoothing must be > 0 (else unseen tokens get probability 0), got {smoothing!r}")
-    V = int(vocab_size)
-    train_ids, val_ids = np.asarray(train_ids, dtype=np.int64), np.asarray(val_ids, dtype=np.int64)
-    for name, ids in (("train_ids", train_ids), ("val_ids", val_ids)):
-        if ids.ndim != 1 or len(ids) < 2:
-            raise ValueError(f"{name} must be 1-D with at least 2 ids, got shape {ids.shape}")
-        if ids.min() < 0 or ids.max() >= V:
-            raise ValueError(f"{name} has ids outside 0 .. {V - 1} (vocab_size={V})")
-    prev, target = val_ids[:-1], val_ids[1:]
-
-    counts = np.bincount(train_ids, minlength=V).astype(np.float64)
-    p_unigram = (counts[target] + smoothing) / (counts.sum() + smoothing * V)
-
-    # Bigram counts of the pairs we need only, not a V x V table (V is in the thousands with Chinese).
-    pair_codes, pair_counts = np.unique(train_ids[:-1] * V + train_ids[1:], return_counts=True)
-    wanted = prev * V + target
-    where = np.clip(np.searchsorted(pair_codes, wanted), 0, len(pair_codes) - 1)
-    n_pair = np.where(pair_codes[where] == wanted, pair_counts[where], 0)
-    n_prev = np.bincount(train_ids[:-1], minlength=V)[prev]
-    p_bigram = (n_pair + smoothing) / (n_prev + smoothing * V)
-
-    return {"uniform": math.log(V), "unigram": float(-np.log(p_unigram).mean()),
-            "bigram": float(-np.log(p_bigram).mean())}
+def _check_sampling(idx, temperature, top_k) -> None:
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+    if idx.dim() != 2:
+        raise ValueError(f"idx must have shape (batch, time), got shape {tuple(idx.shape)}")
