@@ -29,7 +29,7 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, self.out_features).astype(dtype)) if bias else None
 
     def forward(self, x):
-        x = np.asarray(x, dtype=self.weight.data.dtype)  # compute in the parameters' dtype, like torch
+        x = np.asarray(x, dtype=self.weight.data.dtype)  # cast to the parameters' dtype (torch would raise instead)
         check_last_dim(x, self.in_features, f"Linear({self.in_features}, {self.out_features})")
         bias = None if self.bias is None else self.bias.data
         out, self._cache = linear_forward(x, self.weight.data, bias)
