@@ -637,3 +637,34 @@ def test_sinusoidal_positional_encoding():
     np.testing.assert_allclose(pe[10] @ pe[13], pe[30] @ pe[33], rtol=1e-5)
     with pytest.raises(ValueError, match="even dim"):
         sinusoidal_positional_encoding(10, 7)
+
+
+# --- the chapter's coding exercise ---------------------------------------------------------------------------
+
+WRONG_MASKED_SOFTMAX = {
+    # masking with a large negative number: a row with nothing to attend to becomes uniform, not zeros
+    "large negative fill": """
+def masked_softmax(scores, mask):
+    filled = np.where(mask, scores, -1e9)
+    e = np.exp(filled - filled.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+    # no shift by the row maximum: overflows for large scores
+    "no max shift": """
+def masked_softmax(scores, mask):
+    e = np.where(mask, np.exp(scores), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_MASKED_SOFTMAX))
+def test_the_masked_softmax_exercise_rejects_plausible_wrong_solutions(name):
+    from bookfiles import ROOT, load_notebook
+    from companion.book.exercises import find_exercises, run_exercise
+
+    exercise = find_exercises(load_notebook(ROOT / "book" / "en" / "08_attention_and_transformer.ipynb"))[0]
+    run_exercise(exercise.solution, exercise.check)  # the solution passes
+    with np.errstate(all="ignore"), pytest.raises(AssertionError):
+        run_exercise("import numpy as np\n" + WRONG_MASKED_SOFTMAX[name], exercise.check)

@@ -45,6 +45,8 @@ def test_bad_inputs_are_named():
         GPTConfig(vocab_size=10, block_size=8, n_layer=0, n_head=2, n_embd=32)
     with pytest.raises(ValueError, match="dropout"):
         GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=32, dropout=1.0)
+    with pytest.raises(ValueError, match="init_std"):
+        GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=32, init_std=0.0)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -58,13 +60,14 @@ def test_parameter_count_follows_the_formula(bias):
     assert model.lm_head.weight is model.wte.weight  # tied, so counted once
 
 
-def test_gpt2_scaled_init_of_the_residual_projections():
-    model = tiny(vocab_size=50, n_layer=8, n_embd=64)
+@pytest.mark.parametrize("init_std", [0.02, 0.05])
+def test_gpt2_scaled_init_of_the_residual_projections(init_std):
+    model = tiny(vocab_size=50, n_layer=8, n_embd=64, init_std=init_std)
     for name, p in model.named_parameters():
         if name.endswith("c_proj.weight"):  # attn.c_proj and mlp.c_proj: what a block adds to the residual stream
-            assert p.std().item() == pytest.approx(0.02 / math.sqrt(2 * 8), rel=0.1), name
+            assert p.std().item() == pytest.approx(init_std / math.sqrt(2 * 8), rel=0.1), name
         elif name.endswith("weight") and p.dim() == 2:
-            assert p.std().item() == pytest.approx(0.02, rel=0.1), name
+            assert p.std().item() == pytest.approx(init_std, rel=0.1), name
         elif name.endswith("bias") and "ln" not in name:
             assert torch.all(p == 0), name
 

@@ -59,7 +59,7 @@ class Tanh(Module):
 
 # --- GELU (chapter 8) ---------------------------------------------------------------------------------
 
-_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf (and SciPy is not a dependency): exact, if slowish
+erf = np.frompyfunc(math.erf, 1, 1)  # element by element: NumPy has no erf, and SciPy is not a dependency
 
 
 def gelu_forward(x, approximate="none"):
@@ -74,7 +74,7 @@ def gelu_forward(x, approximate="none"):
         t = np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3))
         cdf = 0.5 * (1.0 + t)
     else:
-        t, cdf = None, 0.5 * (1.0 + _erf(x / math.sqrt(2.0)).astype(x.dtype))
+        t, cdf = None, 0.5 * (1.0 + erf(x / math.sqrt(2.0)).astype(x.dtype))
     return x * cdf, (x, cdf, t)
 
 

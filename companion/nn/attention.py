@@ -14,7 +14,7 @@ Masks, one convention in this package: a boolean mask is True where a query **ma
 A float mask is added to the scores (``-inf`` forbids). ``torch.nn.MultiheadAttention`` uses the opposite
 convention for its boolean masks (True = *masked out*: ``key_padding_mask`` is True at padding, ``attn_mask``
 True above the diagonal for a causal mask); :class:`MultiheadAttention` takes torch's arguments as they are, so
-the same call works on both, and turns them into this package's convention in one place, ``_mha_mask``.
+the same call works on both, and turns them into this package's convention in one place, ``mha_mask``.
 
 A query that may attend to no key gets an output of zeros and zero gradients, as torch's fused kernel gives
 (``nn.MultiheadAttention`` with ``need_weights=True`` gives NaN there), never NaN.
@@ -48,7 +48,7 @@ class AttentionCache(NamedTuple):
 
 # --- the functional core --------------------------------------------------------------------------------
 
-def _check_qkv(q, k, v):
+def check_qkv(q, k, v):
     """q (..., L, E), k (..., S, E), v (..., S, Ev), floating point, in one dtype; else an error naming the shapes."""
     q, k, v = np.asarray(q), np.asarray(k), np.asarray(v)
     for name, x in (("query", q), ("key", k), ("value", v)):
@@ -66,7 +66,7 @@ def _check_qkv(q, k, v):
     return q.astype(dtype, copy=False), k.astype(dtype, copy=False), v.astype(dtype, copy=False)
 
 
-def _apply_mask(scores: np.ndarray, mask) -> None:
+def apply_mask(scores: np.ndarray, mask) -> None:
     """Mask ``scores`` (..., L, S) in place: -inf where a boolean mask is False; a float mask is added."""
     mask = np.asarray(mask)
     try:
@@ -85,7 +85,7 @@ def _apply_mask(scores: np.ndarray, mask) -> None:
                         f"got dtype {mask.dtype}")
 
 
-def _softmax_rows(scores: np.ndarray) -> np.ndarray:
+def softmax_rows(scores: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, in place; a row that is all -inf (nothing to attend to) becomes zeros."""
     row_max = scores.max(axis=-1, keepdims=True)
     row_max[row_max == -np.inf] = 0.0  # exp(-inf - 0) = 0: no NaN from -inf - (-inf)
@@ -104,12 +104,12 @@ def attention_forward(q, k, v, mask=None, scale=None):
     (..., L, S). ``scale`` defaults to ``1 / sqrt(E)``. ``cache.weights`` holds the attention weights.
     Taught in chapter 8, section 8.2 (masks in 8.4).
     """
-    q, k, v = _check_qkv(q, k, v)
+    q, k, v = check_qkv(q, k, v)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     scores = (q * scale) @ np.swapaxes(k, -1, -2)  # (..., L, S): every query against every key
     if mask is not None:
-        _apply_mask(scores, mask)
-    weights = _softmax_rows(scores)  # each row sums to 1 (or is 0: nothing to attend to)
+        apply_mask(scores, mask)
+    weights = softmax_rows(scores)  # each row sums to 1 (or is 0: nothing to attend to)
     return weights @ v, AttentionCache(q, k, v, weights, scale)
 
 
@@ -180,7 +180,7 @@ def _as_mask(mask, name: str, dtype) -> np.ndarray:
     return mask if mask.dtype == bool else mask.astype(dtype, copy=False)
 
 
-def _mha_mask(key_padding_mask, attn_mask, is_causal: bool, heads: int, query, key):
+def mha_mask(key_padding_mask, attn_mask, is_causal: bool, heads: int, query, key):
     """torch MHA's masks (boolean True = masked out, or float added) as one mask in this package's convention
     (boolean True = may attend, or float added), broadcastable to (N, H, L, S); None if there is no mask."""
     (n, length, _), source, dtype = query.shape, key.shape[1], query.dtype
@@ -209,13 +209,13 @@ def _mha_mask(key_padding_mask, attn_mask, is_causal: bool, heads: int, query, k
     return sum(np.where(m, -np.inf, 0.0).astype(dtype) if m.dtype == bool else m for m in masks)
 
 
-def _thirds(weight: Parameter, bias, attribute: str = "data"):
+def stacked_thirds(weight: Parameter, bias, attribute: str = "data"):
     """The query, key and value thirds of a stacked (3E, E) weight and (3E,) bias: views of ``.data`` or ``.grad``."""
     biases = [None] * 3 if bias is None else np.split(getattr(bias, attribute), 3)
     return np.split(getattr(weight, attribute), 3), biases
 
 
-def _mha_batch_first(mha, query, key, value, key_padding_mask):
+def mha_batch_first(mha, query, key, value, key_padding_mask):
     """The checked inputs of ``mha`` as (N, L, E), (N, S, E), (N, S, E), the padding mask as (N, S), and whether the
     call was unbatched ((L, E) inputs)."""
     dtype, e = mha.in_proj_weight.data.dtype, mha.embed_dim
@@ -241,17 +241,16 @@ def _mha_batch_first(mha, query, key, value, key_padding_mask):
     return (query, key, value), key_padding_mask, False
 
 
-def _caller_layout(x, batch_first: bool, unbatched: bool):
+def caller_layout(x, batch_first: bool, unbatched: bool):
     """(N, L, E) back to the caller's layout: (L, E) if unbatched, (L, N, E) if not batch_first."""
     if unbatched:
         return x[0]
     return x if batch_first else np.swapaxes(x, 0, 1)
 
 
-def _mha_grad_batch_first(mha, grad_out, attention: AttentionCache, unbatched: bool):
+def mha_grad_batch_first(mha, grad_out, attention: AttentionCache, unbatched: bool):
     """``grad_out`` checked against the output's shape in the caller's layout, as (N, L, E)."""
-    n, _, length, _ = attention.q.shape
-    e = mha.embed_dim
+    n, length, e = attention.q.shape[0], attention.q.shape[2], mha.embed_dim
     expected = (length, e) if unbatched else ((n, length, e) if mha.batch_first else (length, n, e))
     grad_out = mha._check_grad_shape(grad_out, expected).astype(mha.in_proj_weight.data.dtype, copy=False)
     if unbatched:
@@ -259,7 +258,7 @@ def _mha_grad_batch_first(mha, grad_out, attention: AttentionCache, unbatched: b
     return grad_out if mha.batch_first else np.swapaxes(grad_out, 0, 1)
 
 
-def _mha_weights(attention: AttentionCache, average: bool, unbatched: bool):
+def mha_weights(attention: AttentionCache, average: bool, unbatched: bool):
     """The attention weights as torch returns them: (N, L, S) averaged over the heads, or (N, H, L, S)."""
     weights = attention.weights.mean(axis=1) if average else attention.weights.copy()
     return weights[0] if unbatched else weights
@@ -296,29 +295,29 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
-        (query, key, value), key_padding_mask, unbatched = _mha_batch_first(self, query, key, value, key_padding_mask)
-        mask = _mha_mask(key_padding_mask, attn_mask, is_causal, self.num_heads, query, key)  # True = may attend
-        weights, biases = _thirds(self.in_proj_weight, self.in_proj_bias)
-        projected = [linear_forward(x, w, b) for x, w, b in zip((query, key, value), weights, biases)]
-        q, k, v = (split_heads(p, self.num_heads) for p, _ in projected)     # (N, H, L or S, d)
+        (query, key, value), key_padding_mask, unbatched = mha_batch_first(self, query, key, value, key_padding_mask)
+        mask = mha_mask(key_padding_mask, attn_mask, is_causal, self.num_heads, query, key)  # True = may attend
+        weights, biases = stacked_thirds(self.in_proj_weight, self.in_proj_bias)
+        projected, caches = zip(*(linear_forward(x, w, b) for x, w, b in zip((query, key, value), weights, biases)))
+        q, k, v = (split_heads(p, self.num_heads) for p in projected)        # (N, H, L or S, d)
         context, attention = attention_forward(q, k, v, mask)                # (N, H, L, d): h attentions at once
         out = self.out_proj(merge_heads(context))                            # (N, L, E): Concat(heads) W_O
-        self._cache = [cache for _, cache in projected], attention, unbatched
-        returned = _mha_weights(attention, average_attn_weights, unbatched) if need_weights else None
-        return _caller_layout(out, self.batch_first, unbatched), returned
+        self._cache = caches, attention, unbatched
+        returned = mha_weights(attention, average_attn_weights, unbatched) if need_weights else None
+        return caller_layout(out, self.batch_first, unbatched), returned
 
     def backward(self, grad_out):
         projection_caches, attention, unbatched = self._cached("_cache")
-        dcontext = self.out_proj.backward(_mha_grad_batch_first(self, grad_out, attention, unbatched))
+        dcontext = self.out_proj.backward(mha_grad_batch_first(self, grad_out, attention, unbatched))
         dq, dk, dv = attention_backward(split_heads(dcontext, self.num_heads), attention)
-        weight_grads, bias_grads = _thirds(self.in_proj_weight, self.in_proj_bias, "grad")
+        weight_grads, bias_grads = stacked_thirds(self.in_proj_weight, self.in_proj_bias, "grad")
         grads = []
         for dp, cache, w_grad, b_grad in zip((dq, dk, dv), projection_caches, weight_grads, bias_grads):
             dx, dw, db = linear_backward(merge_heads(dp), cache)
             w_grad += dw  # w_grad is a view: one third of in_proj_weight.grad
             if b_grad is not None:
                 b_grad += db
-            grads.append(_caller_layout(dx, self.batch_first, unbatched))
+            grads.append(caller_layout(dx, self.batch_first, unbatched))
         return tuple(grads)
 
     def extra_repr(self):

@@ -13,7 +13,7 @@ from .module import Module, Parameter
 __all__ = ["Embedding"]
 
 
-def _check_indices(indices, num_embeddings: int, owner: str) -> np.ndarray:
+def check_indices(indices, num_embeddings: int, owner: str) -> np.ndarray:
     """``indices`` as an integer array with every id in [0, num_embeddings); else an error naming the bad id."""
     indices = np.asarray(indices)
     if indices.dtype.kind not in "iu":
@@ -40,7 +40,7 @@ class Embedding(Module):
         self.weight = Parameter(rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype))
 
     def forward(self, indices):
-        self._indices = _check_indices(indices, self.num_embeddings, repr(self))
+        self._indices = check_indices(indices, self.num_embeddings, repr(self))
         return self.weight.data[self._indices]  # row lookup: one-hot(indices) @ weight, without the zeros
 
     def backward(self, grad_out):

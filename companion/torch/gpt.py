@@ -20,7 +20,7 @@ from .attention_cost import attention_weights
 __all__ = ["GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT", "count_parameters", "generate"]
 
 
-def _check_config(config) -> None:
+def check_config(config) -> None:
     for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -29,6 +29,8 @@ def _check_config(config) -> None:
         raise ValueError(f"GPTConfig: n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
     if not 0.0 <= config.dropout < 1.0:
         raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {config.dropout!r}")
+    if not config.init_std > 0:
+        raise ValueError(f"GPTConfig: init_std must be > 0, got {config.init_std!r}")
 
 
 @dataclass
@@ -41,9 +43,10 @@ class GPTConfig:
     n_embd: int            # width C of the vector that every position carries through the blocks
     dropout: float = 0.0   # dropout on the attention weights and on what each sub-layer adds to the residual stream
     bias: bool = True      # biases in the Linear layers and LayerNorms, as in GPT-2
+    init_std: float = 0.02  # std of the initial weights; GPT-2's 0.02 was chosen for its width of 768
 
     def __post_init__(self):
-        _check_config(self)
+        check_config(self)
 
 
 class CausalSelfAttention(nn.Module):
@@ -114,24 +117,25 @@ class GPT(nn.Module):
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)  # token embedding
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # learned position embedding
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.blocks = nn.ModuleList(Block(config) for _layer in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # weight tying: one matrix reads and writes tokens
         self.apply(self._init_weights)
+        # GPT-2: the two projections of each block into the residual stream start smaller, by 1/sqrt(2 n_layer),
+        # so that the variance of the stream does not grow with depth.
         for name, p in self.named_parameters():
-            if name.endswith("c_proj.weight"):  # GPT-2: what each block adds to the residual stream starts small,
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))  # so depth keeps its scale
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=config.init_std / math.sqrt(2 * config.n_layer))
 
-    @staticmethod
-    def _init_weights(module):
+    def _init_weights(self, module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            nn.init.normal_(module.weight, mean=0.0, std=self.config.init_std)
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
     def forward(self, idx, targets=None):
-        B, T = _check_tokens(idx, targets, self.config.block_size)
+        B, T = check_tokens(idx, targets, self.config.block_size)
         pos = torch.arange(T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))                  # (B, T, C)
         for block in self.blocks:
@@ -144,19 +148,19 @@ class GPT(nn.Module):
     def attention_weights(self, idx) -> list[torch.Tensor]:
         """The attention weights of every block, each (B, n_head, T, T), computed in evaluation mode (no
         dropout) for plotting; the model is left in the mode it was in."""
-        B, T = _check_tokens(idx, None, self.config.block_size)
+        B, T = check_tokens(idx, None, self.config.block_size)
         was_training = self.training
         self.eval()
         x, maps = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device)), []
         for block in self.blocks:
-            q, k, _ = block.attn.heads(block.ln_1(x))                 # (B, nh, T, hs)
+            q, k = block.attn.heads(block.ln_1(x))[:2]                # (B, nh, T, hs)
             maps.append(attention_weights(q, k, is_causal=True))      # (B, nh, T, T)
             x = block(x)
         self.train(was_training)
         return maps
 
 
-def _check_tokens(idx, targets, block_size: int):
+def check_tokens(idx, targets, block_size: int):
     """(B, T) of the token ids ``idx``; a ValueError naming the shapes if idx or targets do not fit."""
     if idx.dim() != 2:
         raise ValueError(f"idx must have shape (batch, time), got shape {tuple(idx.shape)}")
@@ -179,11 +183,11 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, generator=
     ``temperature`` divides the logits (< 1: surer, > 1: more random); ``top_k`` samples only among the k likeliest
     tokens. The same seeded ``generator`` gives the same text. Taught in chapter 8, section 8.9.
     """
-    _check_sampling(idx, temperature, top_k)
+    check_sampling(idx, temperature, top_k)
     was_training = model.training
     model.eval()
-    for _ in range(max_new_tokens):
-        logits, _ = model(idx[:, -model.config.block_size:])          # the model sees at most block_size tokens
+    for _step in range(max_new_tokens):
+        logits = model(idx[:, -model.config.block_size:])[0]          # the model sees at most block_size tokens
         logits = logits[:, -1, :].float() / temperature               # (B, vocab_size): the next token only
         if top_k is not None:
             logits, candidates = torch.topk(logits, min(top_k, logits.size(-1)), dim=-1)
@@ -197,7 +201,7 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, generator=
     return idx
 
 
-def _check_sampling(idx, temperature, top_k) -> None:
+def check_sampling(idx, temperature, top_k) -> None:
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):

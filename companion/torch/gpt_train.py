@@ -40,7 +40,7 @@ def estimate_loss(model: nn.Module, data, *, batch_size: int, eval_iters: int, d
     was_training = model.training
     model.eval()
     losses = []
-    for _ in range(eval_iters):
+    for _batch in range(eval_iters):
         x, y = get_batch(data, model.config.block_size, batch_size, generator, device)
         with autocast(device, amp_dtype):
             losses.append(model(x, y)[1].item())
