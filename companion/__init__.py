@@ -13,10 +13,10 @@ Subpackages, grouped by what they need at import time (a test checks these rules
 
 ``import companion`` imports neither PyTorch nor TensorFlow/Keras, nor matplotlib.
 """
-from .book.i18n import _, format_table, get_language, pad, set_language, tr
+from .book.i18n import _, format_table, get_language, pad, set_language
 from .book.progress import progress
 from .book.runtime import budget, run_mode, set_seed
 
 __version__ = "0.1.0"
-__all__ = ["budget", "run_mode", "set_seed", "set_language", "get_language", "_", "tr", "pad", "format_table", "progress",
+__all__ = ["budget", "run_mode", "set_seed", "set_language", "get_language", "_", "pad", "format_table", "progress",
            "__version__"]

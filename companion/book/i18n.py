@@ -17,7 +17,7 @@ import ast
 import unicodedata
 from importlib import resources
 
-__all__ = ["LANGUAGES", "set_language", "get_language", "gettext", "_", "tr", "read_po", "catalog",
+__all__ = ["LANGUAGES", "set_language", "get_language", "gettext", "_", "read_po", "catalog",
            "display_width", "pad", "format_table"]
 
 LANGUAGES = ("en", "zh")
@@ -92,11 +92,6 @@ def gettext(message: str) -> str:
 
 
 _ = gettext
-
-
-def tr(en: str, zh: str) -> str:
-    """Return ``en`` or ``zh`` by the current language (the older two-string form; prefer ``_``)."""
-    return zh if _current == "zh" else en
 
 
 def display_width(text: str) -> int:
