@@ -51,7 +51,6 @@ def defined_names(text: str) -> list[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-@pytest.mark.xfail(strict=True, reason="chapters 02-08 are being moved onto the page (issue 7); remove when they are")
 def test_every_chapter_that_teaches_from_scratch_code_tags_it():
     taught = {path.stem for path, *_ in CELLS}
     for chapter in ("02_neural_networks_from_scratch", "04_multilayer_perceptron", "06_convolutional_networks",
