@@ -26,7 +26,8 @@ def default_amp_dtype(device) -> torch.dtype | None:
     GPUs (it needs loss scaling), None where autocast would not help (Apple MPS)."""
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # including_emulation=False: a T4 "supports" bfloat16 only by emulating it, slower than float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
     return None
