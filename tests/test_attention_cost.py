@@ -84,3 +84,24 @@ def test_time_calls_calls_warmup_plus_repeats_and_syncs_around_each():
 def test_timing_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         median_time(print, **kwargs)
+
+
+def test_fused_count_does_not_depend_on_the_machine_s_threads():
+    """The fused kernel gives each thread a scratch buffer: counted on one thread, the peak is the same on a
+    2-core CI machine and on a 64-core server."""
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, 4, 512, 64) for _i in range(3))
+    saved = torch.get_num_threads()
+    try:
+        counts = set()
+        for threads in (1, 2, 16):
+            torch.set_num_threads(threads)
+            counts.add(allocated_bytes(F.scaled_dot_product_attention, q, k, v))
+            assert torch.get_num_threads() == threads  # restored after the count
+        assert len(counts) == 1
+        many = allocated_bytes(F.scaled_dot_product_attention, q, k, v, threads=16)
+        assert many.peak > counts.pop().peak  # more threads, more scratch: why one thread is the default
+    finally:
+        torch.set_num_threads(saved)
+    with pytest.raises(ValueError, match="threads"):
+        allocated_bytes(F.scaled_dot_product_attention, q, k, v, threads=0)

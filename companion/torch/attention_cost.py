@@ -66,19 +66,28 @@ def _silence_stderr():
         os.close(saved)
 
 
-def allocated_bytes(fn, *args) -> Allocation:
+def allocated_bytes(fn, *args, threads: int = 1) -> Allocation:
     """Run ``fn(*args)`` once under the torch profiler and account for the CPU memory it allocates.
 
     The profiler records each allocation and free with its size; summing them in time order gives the total and
     the peak. Only allocations made during the call count (the inputs are not), and the result is kept until the
     end, so the peak includes it. The numbers depend on the shapes, the dtypes and, for kernels that give each
-    thread a scratch buffer, on ``torch.get_num_threads()``; not on the load of the machine.
+    thread a scratch buffer (the fused attention kernel does), on the number of threads: the call runs on
+    ``threads`` threads (one by default), so that the count is the same on every machine, whatever its cores
+    and its load.
     """
     if not callable(fn):
         raise TypeError(f"allocated_bytes needs a function, got {fn!r}")
-    with _silence_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
-                                                   profile_memory=True) as prof:
-        result = fn(*args)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with _silence_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                                       profile_memory=True) as prof:
+            result = fn(*args)
+    finally:
+        torch.set_num_threads(saved_threads)
     changes = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
                      if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
     del result
