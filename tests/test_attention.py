@@ -16,7 +16,7 @@ from companion.nn.attention import (attention_backward, attention_forward, causa
 from companion.nn.normalization import layer_norm_backward, layer_norm_forward
 from companion.nn.transformer import MLP, sinusoidal_positional_encoding
 from companion.torch.gpt import Block, GPTConfig
-from twins import TOL64
+from twins import TOL64, assert_matches_torch
 
 # Finite-difference step for the attention checks. The relative error divides by |a| + |b| element by element, so
 # a small gradient element (~1e-5, common in softmax rows with few keys) turns the absolute rounding noise of the
@@ -412,16 +412,7 @@ def test_self_attention_matches_torch_and_gradchecks(causal):
     attn = SelfAttention(8, 2, causal=causal, dtype=np.float64)
     attn.load_state_dict(twin.state_dict())
     x = np.random.default_rng(0).standard_normal((3, 5, 8))
-    out = attn(x)
-    g = np.random.default_rng(1).standard_normal(out.shape)
-    dx = attn.backward(g)
-    xt = t64(x, True)
-    out_t = twin(xt)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL64)
-    np.testing.assert_allclose(dx, torch_grads(out_t, g, xt)[0], **TOL64)
-    torch_params = dict(twin.named_parameters())
-    for name, p in attn.named_parameters():
-        np.testing.assert_allclose(p.grad, torch_params[name].grad.numpy(), **TOL64, err_msg=name)
+    assert_matches_torch(attn, twin, x, seed=1)  # forward, input gradient and every parameter gradient
     errors = gradcheck_errors(lambda: attn(x), lambda grad: (attn.backward(grad),), {"x": x}, attn)
     assert len(errors) == 5 and max(errors.values()) < 1e-7, errors
 
@@ -461,16 +452,7 @@ def test_numpy_block_loads_the_torch_gpt_block_by_name_and_computes_the_same():
     assert list(block.state_dict()) == list(twin.state_dict())  # the same names, in the same order
     block.load_state_dict(twin.state_dict())
     x = np.random.default_rng(1).standard_normal((3, 6, 8))
-    g = np.random.default_rng(2).standard_normal(x.shape)
-    out, dx = block(x), None
-    dx = block.backward(g)
-    xt = t64(x, True)
-    out_t = twin(xt)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL64)
-    np.testing.assert_allclose(dx, torch_grads(out_t, g, xt)[0], **TOL64)
-    torch_params = dict(twin.named_parameters())
-    for name, p in block.named_parameters():
-        np.testing.assert_allclose(p.grad, torch_params[name].grad.numpy(), **TOL64, err_msg=name)
+    assert_matches_torch(block, twin, x, seed=2)  # forward, input gradient and every parameter gradient
 
 
 def test_torch_gpt_block_loads_the_numpy_block():

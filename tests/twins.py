@@ -1,7 +1,9 @@
-"""Checks that a NumPy layer equals its torch twin, shared by the layer and conv tests (not part of the companion package)."""
+"""Checks shared by the layer tests: a NumPy layer equals its torch twin; backward refuses misuse (not part of the
+companion package)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 TOL64 = dict(rtol=1e-10, atol=1e-12)
@@ -39,3 +41,14 @@ def assert_float32_forward_matches(layer, twin, x, *, atol: float) -> None:
     with torch.no_grad():
         out_t = twin(torch.from_numpy(x32)).numpy()
     np.testing.assert_allclose(out, out_t, rtol=1e-5, atol=atol)
+
+
+def assert_backward_checks_order_and_grad_shape(layer, x) -> None:
+    """``backward`` before ``forward`` is a RuntimeError; a gradient of the wrong shape is a ValueError that
+    names both the output's shape and the shape it got."""
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.zeros((1, 1)))
+    out = layer(x)
+    with pytest.raises(ValueError) as info:
+        layer.backward(np.ones(out.shape + (1,)))
+    assert str(out.shape) in str(info.value) and str(out.shape + (1,)) in str(info.value)
