@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from companion.book.timing import median_time, time_calls  # noqa: E402
 from companion.torch.attention_cost import (Allocation, allocated_bytes, attention_matrix_bytes,  # noqa: E402
-                                            attention_weights, naive_attention)
+                                            attention_weights, naive_attention, torch_threads)
 
 F = torch.nn.functional
 
@@ -105,3 +105,24 @@ def test_fused_count_does_not_depend_on_the_machine_s_threads():
         torch.set_num_threads(saved)
     with pytest.raises(ValueError, match="threads"):
         allocated_bytes(F.scaled_dot_product_attention, q, k, v, threads=0)
+
+
+def test_torch_threads_sets_the_count_inside_and_restores_it_after_an_error():
+    saved = torch.get_num_threads()
+    outside = 2 if saved != 2 else 3
+    try:
+        torch.set_num_threads(outside)
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == outside
+        with pytest.raises(RuntimeError, match="inside"):
+            with torch_threads(1):
+                raise RuntimeError("inside")
+        assert torch.get_num_threads() == outside
+    finally:
+        torch.set_num_threads(saved)
+    for bad in (0, -1, 1.5, True, "1"):
+        with pytest.raises(ValueError, match="torch_threads"):
+            with torch_threads(bad):
+                pass
+    assert torch.get_num_threads() == saved

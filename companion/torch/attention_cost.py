@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["attention_weights", "naive_attention", "attention_matrix_bytes", "Allocation", "allocated_bytes"]
+__all__ = ["attention_weights", "naive_attention", "attention_matrix_bytes", "torch_threads", "Allocation",
+           "allocated_bytes"]
 
 
 def attention_weights(q, k, is_causal: bool = False):
@@ -44,6 +45,23 @@ def attention_matrix_bytes(batch: int, heads: int, length: int, source_length: i
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return batch * heads * length * source_length * bytes_per_element
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run the ``with`` block on ``count`` torch threads, then restore the previous number (also after an error).
+
+    Chapter 8 times attention on one thread: a single thread waits for no other, so the number of cores and the
+    other work on the machine disturb the times less than with all threads.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"torch_threads needs a positive integer number of threads, got {count!r}")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 class Allocation(NamedTuple):
@@ -80,14 +98,9 @@ def allocated_bytes(fn, *args, threads: int = 1) -> Allocation:
         raise TypeError(f"allocated_bytes needs a function, got {fn!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    saved_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with _silence_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
-                                                       profile_memory=True) as prof:
-            result = fn(*args)
-    finally:
-        torch.set_num_threads(saved_threads)
+    with torch_threads(threads), _silence_stderr(), torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        result = fn(*args)
     changes = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
                      if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
     del result
