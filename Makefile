@@ -51,11 +51,10 @@ $(MATHJAX):
 
 book: setup book-only
 
-# The site from the committed notebooks, warnings (and stderr in any cell output) as errors.
+# The site from the committed notebooks, warnings (and stderr in any cell output) as errors: two editions,
+# _build/html/en/ and _build/html/zh/, and the landing page _build/html/index.html (site/build.py).
 book-only: $(MATHJAX)
-	rm -rf _build/html _build/.doctrees
-	$(VENV)/bin/jupyter-book build . --builder html -W --keep-going
-	@echo "The book is in _build/html/index.html"
+	$(PY) site/build.py -W --keep-going
 
 test: setup $(MATHJAX)
 	# unit, gradient and cross-framework checks; zh/en parity; source/notebook sync; exercises
