@@ -20,17 +20,19 @@ export PYTHONHASHSEED := 0
 
 setup: system-packages $(STAMP)
 
-# Debian's Chinese font (plots) and Fashion-MNIST (offline data), where we run as root on Debian.
+# Debian's Chinese font (plots), Fashion-MNIST (offline data) and Chromium (the browser test of the site), where
+# we run as root on Debian.
 system-packages:
 	@need=""; \
 	[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need="$$need fonts-noto-cjk"; \
 	[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need="$$need dataset-fashion-mnist"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	if [ -z "$$need" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	else \
-	  echo "note: please install$$need (Debian/Ubuntu: sudo apt-get install$$need); plots need the font, chapters the data"; \
+	  echo "note: please install$$need (Debian/Ubuntu: sudo apt-get install$$need); plots need the font, chapters the data, the site test chromium"; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -58,10 +60,12 @@ book-only: $(MATHJAX)
 
 test: setup $(MATHJAX)
 	# unit, gradient and cross-framework checks; zh/en parity; source/notebook sync; exercises
-	$(PY) -m pytest -n $(JOBS) tests
+	$(PY) -m pytest -n $(JOBS) tests --ignore=tests/site
 	# every notebook re-executed in quick mode and compared with its committed outputs
 	COMPANION_MODE=quick $(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-current-env book
 	$(MAKE) --no-print-directory book-only
+	# every page of both editions in Chromium (console errors, requests, raw TeX, links, phone width, search)
+	$(PY) -m pytest -q tests/site --site _build/html
 
 notebooks: setup
 	$(PY) tools/build_notebooks.py --mode full

@@ -110,7 +110,11 @@ def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
         switches.append({"url": edition_url(app, pagename, edition, twin), "label": settings["label"],
                          "lang": HTML_LANG.get(settings.get("language", edition), edition)})
     context["language_switches"] = switches
-    # One copy of each inline script (sphinx-thebe adds its configuration block once per environment read).
+
+
+def dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """One copy of each inline script: sphinx-thebe's `const THEBE_JS_URL` block and sphinx-togglebutton's
+    selector come twice (a second `const` is a console error on every page)."""
     scripts, seen = [], set()
     for script in context.get("script_files", []):
         # the same block comes once with filename None and once with "" (Sphinx's two spellings of "inline")
@@ -120,7 +124,8 @@ def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
             continue
         seen.add(key)
         scripts.append(script)
-    context["script_files"] = scripts
+    # in place: the list is the builder's, to which later handlers (sphinx.ext.mathjax) still add
+    context["script_files"][:] = scripts
 
 
 def setup(app: Sphinx) -> dict:
@@ -130,4 +135,5 @@ def setup(app: Sphinx) -> dict:
     app.add_post_transform(TranslatePrompts)
     # before pydata-sphinx-theme (500) drops header templates that render empty
     app.connect("html-page-context", page_context, priority=100)
+    app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
