@@ -118,3 +118,46 @@ def test_keras_epoch_logger_prints_in_the_chosen_language(capsys):
     finally:
         set_language("en")
     assert capsys.readouterr().out.startswith("Keras 第 1 轮：损失 ")
+
+
+def test_train_classifier_records_a_validation_set_as_val_acc(capsys):
+    torch = pytest.importorskip("torch")
+    from companion.torch.train import train_classifier
+
+    x, y = blobs()
+    x_val, y_val = blobs(n=100, seed=1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    history = train_classifier(model, x, y, epochs=2, batch_size=32, lr=0.05, device="cpu", x_eval=x_val,
+                               y_eval=y_val, eval_name="val", desc="CNN")
+    assert list(history) == ["epoch", "train_loss", "val_acc", "seconds"] and history["val_acc"][-1] > 0.9
+    bar = capsys.readouterr().out.replace("\r", "\n").splitlines()[-1]
+    assert "val_acc=" in bar and "test_acc" not in bar and bar.rstrip().endswith("]")
+
+
+def test_progress_bar_of_a_long_run_keeps_its_postfix_whole(capsys):
+    from companion.book.progress import progress
+
+    bar = progress(range(1, 13), desc="autocast torch.bfloat16")
+    for _epoch in bar:
+        bar.set_postfix({"loss": "0.2345", "val_acc": "0.9127"})
+    bar.close()
+    last = capsys.readouterr().out.replace("\r", "\n").splitlines()[-1]
+    assert last.rstrip().endswith("val_acc=0.9127]"), last
+
+
+def test_keras_epoch_logger_on_a_validation_set(capsys):
+    keras = pytest.importorskip("keras")
+    from companion.keras.callbacks import EpochLogger
+
+    x, y = blobs()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(0.2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    logger = EpochLogger("Keras", x[:100], y[:100], eval_name="val")
+    model.fit(x[100:], y[100:], epochs=1, batch_size=16, verbose=0, callbacks=[logger])
+    assert list(logger.history) == ["epoch", "train_loss", "val_acc", "seconds"]
+    assert "validation accuracy" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="eval_name must be 'test' or 'val', got 'dev'"):
+        EpochLogger("Keras", x, y, eval_name="dev")

@@ -14,7 +14,7 @@ from tqdm.std import tqdm
 def progress(iterable=None, **kwargs):
     """``tqdm`` over ``iterable`` that writes to stdout with a fixed width: ``for x in progress(xs, desc="epoch")``."""
     kwargs.setdefault("file", sys.stdout)
-    kwargs.setdefault("ncols", 80)
+    kwargs.setdefault("ncols", 100)  # room for a postfix such as "loss=0.2345, val_acc=0.9127]"
     kwargs.setdefault("mininterval", 0.5)
     kwargs.setdefault("ascii", True)
     return tqdm(iterable, **kwargs)

@@ -2,8 +2,8 @@
 
 Taught in chapter 4, section 4.4 (``predict`` and the loop of ``train_classifier``) and chapter 6 (its cosine
 decay and mixed precision); the GPT of chapter 8 uses the same mixed-precision helpers. A history is a dict of
-lists keyed ``epoch``, ``train_loss``, ``test_acc``, ``seconds``, the format every training loop of the book
-returns and ``companion.book.plotting`` draws.
+lists keyed ``epoch``, ``train_loss``, ``test_acc`` (or ``val_acc``), ``seconds``, the format every training
+loop of the book returns and ``companion.book.plotting`` draws.
 """
 from __future__ import annotations
 
@@ -58,21 +58,23 @@ def predict(model: nn.Module, x: np.ndarray, device, batch_size: int = 1000) -> 
 
 def train_classifier(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, lr: float,
                      device, x_eval: np.ndarray, y_eval: np.ndarray, desc: str = "PyTorch", cosine: bool = False,
-                     amp_dtype: torch.dtype | None = None, generator: torch.Generator | None = None) -> dict:
-    """Adam on cross-entropy over shuffled minibatches of ``(x, y)``; test accuracy on ``(x_eval, y_eval)`` after
-    each epoch. ``cosine=True`` decays the learning rate from ``lr`` to 0 over all steps; ``amp_dtype`` turns on
-    autocast (with loss scaling for float16). The data is moved to ``device`` once; the loss is summed on the
+                     amp_dtype: torch.dtype | None = None, generator: torch.Generator | None = None,
+                     eval_name: str = "test") -> dict:
+    """Adam on cross-entropy over shuffled minibatches of ``(x, y)``; accuracy on ``(x_eval, y_eval)`` after each
+    epoch, recorded as ``test_acc`` (``eval_name="val"``: as ``val_acc``, for a validation set). ``cosine=True``
+    decays the learning rate from ``lr`` to 0 over all steps; ``amp_dtype`` turns on autocast (with loss scaling for float16). The data is moved to ``device`` once; the loss is summed on the
     device and read once per epoch, so that a GPU is not stalled at every step. The permutation of each epoch is
     drawn on the CPU (from ``generator`` if given), so that a run sees the same minibatches on every device.
 
-    Taught in chapter 4, section 4.4 (the options ``cosine`` and ``amp_dtype`` in chapter 6).
+    Taught in chapter 4, section 4.4 (the options ``cosine``, ``amp_dtype`` and ``eval_name`` in chapter 6).
     """
+    key = f"{eval_name}_acc"                                # test_acc, or val_acc for a validation set
     model = model.to(device)
     x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = grad_scaler(device, amp_dtype)
-    history = {"epoch": [], "train_loss": [], "test_acc": [], "seconds": []}
+    history = {"epoch": [], "train_loss": [], key: [], "seconds": []}
     step, total_steps = 0, epochs * math.ceil(len(x) / batch_size)
     bar = progress(range(1, epochs + 1), desc=desc)
     for epoch in bar:
@@ -93,8 +95,8 @@ def train_classifier(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: 
             total_loss += loss.detach().float() * len(idx)
         train_loss = total_loss.item() / len(x)              # waits for the device to finish
         seconds = time.perf_counter() - start
-        test_acc = accuracy(y_eval, predict(model, x_eval, device))
-        for key, value in zip(history, (epoch, train_loss, test_acc, seconds)):
-            history[key].append(value)
-        bar.set_postfix(loss=f"{train_loss:.4f}", test_acc=f"{test_acc:.4f}")
+        eval_acc = accuracy(y_eval, predict(model, x_eval, device))
+        for name, value in zip(history, (epoch, train_loss, eval_acc, seconds)):
+            history[name].append(value)
+        bar.set_postfix({"loss": f"{train_loss:.4f}", key: f"{eval_acc:.4f}"})
     return history
