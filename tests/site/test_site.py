@@ -258,7 +258,7 @@ PHONE_FACTS = """() => {
     }
     const wide = [];
     if (document.documentElement.scrollWidth > W + 1) {
-        for (const el of document.querySelectorAll("article.bd-article *")) {
+        for (const el of document.querySelectorAll("body *")) {
             const r = el.getBoundingClientRect();
             if (r.right > W + 1 && !el.closest("pre, .highlight, table, mjx-container, .output, .cell_output") &&
                 getComputedStyle(el).overflowX === "visible") {
