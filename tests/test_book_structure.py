@@ -71,7 +71,7 @@ def test_first_cells_link_the_twin_and_set_up_colab(path):
     assert f"(../{other}/{name}.ipynb)" in source(first), f"{path.name}: the title cell must link to ../{other}/{name}.ipynb"
     setup, language = code_cells(nb)[:2]
     url = config()["repository"]["url"]
-    assert f'"companion @ git+{url}"' in source(setup), f"{path.name}: the setup cell must install companion from {url} (_config.yml)"
+    assert f' @ git+{url}"' in source(setup), f"{path.name}: the setup cell must install companion from {url} (_config.yml)"
     assert 'if "google.colab" in sys.modules:' in source(setup), f"{path.name}: the setup cell installs only inside Colab"
     assert "remove-cell" in tags(setup), f"{path.name}: tag the Colab setup cell remove-cell (kept in the notebook, hidden on the site)"
     assert "lang-specific" in tags(language) and f'set_language("{lang}")' in source(language), (

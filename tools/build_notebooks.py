@@ -10,8 +10,11 @@ Each MyST source ``chapters/LANG/NAME.md`` is read with jupytext, executed with 
 line, so a progress bar shows as its last frame.
 
 ``--prose-only`` copies the markdown cells of a source into its executed notebook without running anything:
-for a prose edit of a long chapter. It refuses when a code cell, a tag or the cell count differs (then the
-chapter must be re-executed).
+for a prose edit of a long chapter. It also carries the cells' nbgrader metadata. It refuses when a code cell, a tag or the cell
+count differs (then the chapter must be re-executed).
+
+The nbgrader metadata of the exercise cells lives in the sources (``cell_metadata_filter`` in jupytext.toml keeps
+it); the builder checks it is consistent with nbgrader's markers and refuses a notebook nbgrader would refuse.
 """
 from __future__ import annotations
 
@@ -62,24 +65,31 @@ def stable_ids(nb) -> None:
         cell["id"] = f"cell-{index}"
 
 
-def add_nbgrader_metadata(nb, name: str) -> None:
-    """Mark solution and check cells for nbgrader (jupytext keeps only tags in the sources).
+NBGRADER_MARKERS = {"solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
+                    "grade": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")}
 
-    With this metadata instructors can run ``nbgrader generate_assignment`` on the notebooks as they are.
+
+def check_nbgrader_metadata(nb, where: str) -> None:
+    """Refuse a notebook nbgrader would refuse: the sources carry the nbgrader cell metadata (jupytext.toml keeps it).
+
+    A cell with solution markers must be a solution cell, a cell with hidden-test markers a grade cell, every
+    nbgrader cell has a unique ``grade_id``, and a grade cell has ``points``.
     """
-    from companion.book.exercises import BEGIN_SOLUTION, find_exercises
-
-    checks = {exercise.index: exercise for exercise in find_exercises(nb, name)}
-    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    for number, index in enumerate(sorted(checks), start=1):
-        check_index = next(i for i in code if i > index)
-        grade_id = f"{name}-exercise-{number}"
-        nb.cells[index].metadata["nbgrader"] = {
-            "grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": True, "task": False}
-        nb.cells[check_index].metadata["nbgrader"] = {
-            "grade": True, "grade_id": f"{grade_id}-check", "locked": True, "points": 1, "schema_version": 3,
-            "solution": False, "task": False}
-    assert all(BEGIN_SOLUTION not in nb.cells[i].source or i in checks for i in code)
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        for flag, markers in NBGRADER_MARKERS.items():
+            if any(marker in cell.source for marker in markers) and not (meta or {}).get(flag):
+                raise ValueError(f"{where}, cell {index}: it contains {markers[0]!r} but its nbgrader metadata "
+                                 f"lacks {flag}: true (write it in the cell's options in the source)")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id")
+        if not grade_id or grade_id in seen:
+            raise ValueError(f"{where}, cell {index}: nbgrader grade_id {grade_id!r} is missing or not unique")
+        seen.add(grade_id)
+        if meta.get("grade") and "points" not in meta:
+            raise ValueError(f"{where}, cell {index}: nbgrader grade cell {grade_id!r} has no points")
 
 
 def target_of(source: Path) -> Path:
@@ -115,7 +125,7 @@ def build(source: Path, mode: str, timeout: int) -> Path:
         os.environ.update(old_env)
     clean_outputs(nb)
     stable_ids(nb)
-    add_nbgrader_metadata(nb, f"{target.parent.name}-{target.stem}")
+    check_nbgrader_metadata(nb, str(source))
     tmp = target.with_name(target.name + ".tmp")  # written whole, then renamed: no half-written notebook
     tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
     os.replace(tmp, target)
@@ -127,6 +137,7 @@ def update_prose(source: Path) -> Path:
     md = jupytext.read(source)
     target = target_of(source)
     nb = nbformat.read(target, as_version=4)
+    check_nbgrader_metadata(md, str(source))
     kinds = [(c.cell_type, c.source if c.cell_type == "code" else None, c.metadata.get("tags", [])) for c in md.cells]
     have = [(c.cell_type, c.source if c.cell_type == "code" else None, c.metadata.get("tags", [])) for c in nb.cells]
     if kinds != have:
@@ -135,6 +146,10 @@ def update_prose(source: Path) -> Path:
     for md_cell, nb_cell in zip(md.cells, nb.cells):
         if md_cell.cell_type == "markdown":
             nb_cell.source = md_cell.source
+        # the nbgrader metadata is not executed: it follows the source in code and markdown cells alike
+        nb_cell.metadata.pop("nbgrader", None)
+        if "nbgrader" in md_cell.metadata:
+            nb_cell.metadata["nbgrader"] = md_cell.metadata["nbgrader"]
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
     os.replace(tmp, target)
