@@ -1,5 +1,5 @@
 """The browser test of the built site: `pytest tests/site --site _build/html` (make test runs it after the
-book build). Without `--site` these tests are skipped, so that `pytest tests` stays independent of a build.
+book build). Without `--site` the tests that need the built site are skipped (test_editions.py still runs).
 
 Chromium: Debian's `chromium` package (`make system-packages` installs it as root), driven by Playwright from
 PyPI through `executable_path` (Playwright's own browser download is never used). Set CHROMIUM to use another
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="browser test of the built site: run `make test`, or build the site "
                                    "(`make book-only`) and run `pytest tests/site --site _build/html`")
     for item in items:
-        if "tests/site/" in item.nodeid.replace(os.sep, "/"):
+        if "tests/site/" in item.nodeid.replace(os.sep, "/") and "site" in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
 
 
