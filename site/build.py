@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import copy
 import html
-import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +97,7 @@ def build_edition(name: str, settings: dict, editions: dict, sphinx_args: list[s
     shutil.move(str(work / "_build" / "html"), target)
 
 
-def landing_page(editions: dict) -> None:
+def landing_page() -> None:
     """`book/index.md` as the static page `_build/html/index.html`. It is no page of either edition, so its
     links are paths in the built site (`en/en/02_x.html`); the browser test checks that they resolve."""
     from markdown_it import MarkdownIt
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(OUT, ignore_errors=True)
     for name in chosen:
         build_edition(name, editions[name], editions, sphinx_args)
-    landing_page(editions)
+    landing_page()
     print(f"The site is in {OUT.relative_to(ROOT)}/index.html (editions: "
           + ", ".join(f"{OUT.relative_to(ROOT)}/{name}/" for name in chosen) + ")")
     return 0
