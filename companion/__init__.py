@@ -2,7 +2,7 @@
 
 Subpackages, grouped by what they need at import time (a test checks these rules in a fresh process):
 
-- ``companion.book``: run mode (``budget``), seeds, language and messages, progress, plotting, exercises
+- ``companion.book``: run mode (``budget``), seeds, language and messages, progress, plotting
   (stdlib and NumPy; plotting and progress also matplotlib and tqdm);
 - ``companion.nn``, ``companion.optim``, ``companion.gradcheck``: the NumPy layers, losses, optimizers and
   gradient checks the chapters build from scratch (stdlib and NumPy only);

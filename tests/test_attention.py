@@ -644,9 +644,9 @@ def masked_softmax(scores, mask):
 @pytest.mark.parametrize("name", list(WRONG_MASKED_SOFTMAX))
 def test_the_masked_softmax_exercise_rejects_plausible_wrong_solutions(name):
     from bookfiles import ROOT, load_notebook
-    from companion.book.exercises import find_exercises, run_exercise
+    from exercise_cells import exercise_cells, run_exercise
 
-    exercise = find_exercises(load_notebook(ROOT / "book" / "en" / "08_attention_and_transformer.ipynb"))[0]
-    run_exercise(exercise.solution, exercise.check)  # the solution passes
+    solution, checks = exercise_cells(load_notebook(ROOT / "book" / "en" / "08_attention_and_transformer.ipynb"), 4)
+    run_exercise(solution, *checks)  # the solution passes
     with np.errstate(all="ignore"), pytest.raises(AssertionError):
-        run_exercise("import numpy as np\n" + WRONG_MASKED_SOFTMAX[name], exercise.check)
+        run_exercise("import numpy as np\n" + WRONG_MASKED_SOFTMAX[name], *checks)

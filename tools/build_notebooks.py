@@ -92,6 +92,19 @@ def check_nbgrader_metadata(nb, where: str) -> None:
             raise ValueError(f"{where}, cell {index}: nbgrader grade cell {grade_id!r} has no points")
 
 
+def write_notebook(nb, target: Path, source: Path) -> None:
+    """Write ``nb`` whole, then rename (no half-written notebook), with the source's modification time.
+
+    JupyterLab (jupytext) refuses to open a paired notebook that is newer than its text file (it cannot tell
+    which one holds the latest edits): the notebook gets the mtime of the source it was built from.
+    """
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
+    mtime = source.stat().st_mtime_ns
+    os.utime(tmp, ns=(mtime, mtime))
+    os.replace(tmp, target)
+
+
 def target_of(source: Path) -> Path:
     rel = source.resolve().relative_to(ROOT / "chapters")
     return ROOT / "book" / rel.with_suffix(".ipynb")
@@ -126,9 +139,7 @@ def build(source: Path, mode: str, timeout: int) -> Path:
     clean_outputs(nb)
     stable_ids(nb)
     check_nbgrader_metadata(nb, str(source))
-    tmp = target.with_name(target.name + ".tmp")  # written whole, then renamed: no half-written notebook
-    tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
-    os.replace(tmp, target)
+    write_notebook(nb, target, source)
     return target
 
 
@@ -150,9 +161,7 @@ def update_prose(source: Path) -> Path:
         nb_cell.metadata.pop("nbgrader", None)
         if "nbgrader" in md_cell.metadata:
             nb_cell.metadata["nbgrader"] = md_cell.metadata["nbgrader"]
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
-    os.replace(tmp, target)
+    write_notebook(nb, target, source)
     return target
 
 

@@ -1,4 +1,4 @@
-"""The book's machinery: run mode and seeds, language and messages, progress bars, plots, exercises.
+"""The book's machinery: run mode and seeds, language and messages, progress bars, plots.
 
 Import plotting from ``companion.book.plotting`` (it imports matplotlib); the rest needs only NumPy and tqdm.
 """
