@@ -1,5 +1,5 @@
 # The two commands for a fresh machine: `make book` (set up, build the site) and `make test` (set up, run every
-# check). `make notebooks` re-executes the chapters in full mode; `make student` writes student versions.
+# check). `make notebooks` re-executes the chapters in full mode; `make student` runs nbgrader's generate_assignment.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 	elif [ -n "$(TORCH_CPU_WHEEL)" ]; then $(PY) -m pip install --quiet "$(TORCH_CPU_WHEEL)"; \
 	elif ! command -v nvidia-smi >/dev/null && [ "$$(uname -s)" = Linux ]; then \
 	  $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu; fi
-	$(PY) -m pip install --quiet -e ".[torch,tensorflow,book,test]"
+	$(PY) -m pip install --quiet -e ".[torch,tensorflow,book,test,instructor]"
 	touch $(STAMP)
 
 # MathJax 3 served by the site itself (no CDN), from the npm registry.
@@ -70,8 +70,10 @@ test: setup $(MATHJAX)
 notebooks: setup
 	$(PY) tools/build_notebooks.py --mode full
 
+# nbgrader's course directory in _build/student: one assignment per chapter and language, student versions in
+# _build/student/release/ (tools/student.py; grading: README, "For instructors")
 student: setup
-	$(PY) -m companion.exercises book _build/student
+	$(PY) tools/student.py --course _build/student
 
 clean:
 	rm -rf _build .build
