@@ -106,3 +106,19 @@ def test_the_builder_leaves_the_notebook_no_newer_than_its_source_so_jupyterlab_
     os.utime(target, (old + 60, old + 60))       # and the check is real: a notebook a minute newer is refused
     with pytest.raises(Exception, match="more recent"):
         manager.get("book/en/01_x.ipynb")
+
+
+def test_prose_only_carries_the_nbgrader_metadata_of_the_source(tmp_path, monkeypatch):
+    (tmp_path / "chapters" / "en").mkdir(parents=True)
+    (tmp_path / "book" / "en").mkdir(parents=True)
+    monkeypatch.setattr(build_notebooks, "ROOT", tmp_path)
+    source = tmp_path / "chapters" / "en" / "01_x.md"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("answer"), nbformat.v4.new_code_cell("x = 1")]
+    (tmp_path / "book" / "en" / "01_x.ipynb").write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
+    answer = {"grade": True, "grade_id": "exercise-1-answer", "locked": False, "points": 1, "schema_version": 3,
+              "solution": True, "task": False}
+    source.write_text('+++ {"nbgrader": ' + __import__("json").dumps(answer) + '}\n\nanswer\n\n+++\n\n'
+                      "```{code-cell} ipython3\nx = 1\n```\n", encoding="utf-8")
+    updated = nbformat.read(build_notebooks.update_prose(source), as_version=4)
+    assert updated.cells[0].metadata["nbgrader"] == answer and "nbgrader" not in updated.cells[1].metadata
