@@ -122,3 +122,26 @@ def test_prose_only_carries_the_nbgrader_metadata_of_the_source(tmp_path, monkey
                       "```{code-cell} ipython3\nx = 1\n```\n", encoding="utf-8")
     updated = nbformat.read(build_notebooks.update_prose(source), as_version=4)
     assert updated.cells[0].metadata["nbgrader"] == answer and "nbgrader" not in updated.cells[1].metadata
+
+
+def test_a_notebook_saved_by_jupyterlab_keeps_the_nbgrader_metadata_in_its_source(tmp_path):
+    """Open and save a chapter through jupytext's contents manager (what JupyterLab does with paired notebooks)."""
+    from jupytext import TextFileContentsManager
+
+    source = ROOT / "chapters" / "en" / "00_preface.md"
+    (tmp_path / "chapters" / "en").mkdir(parents=True)
+    (tmp_path / "book" / "en").mkdir(parents=True)
+    shutil.copyfile(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    md = tmp_path / "chapters" / "en" / source.name
+    md.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    ipynb = tmp_path / "book" / "en" / (source.stem + ".ipynb")
+    ipynb.write_text(jupytext.writes(jupytext.read(source), fmt="ipynb"), encoding="utf-8")
+    os.utime(ipynb, ns=(md.stat().st_mtime_ns, md.stat().st_mtime_ns))
+    manager = TextFileContentsManager(root_dir=str(tmp_path))
+    model = manager.get(f"book/en/{ipynb.name}")
+    model["content"].cells[0].source += "\n\nAn edit in JupyterLab."
+    manager.save(model, f"book/en/{ipynb.name}")
+    saved = jupytext.read(md)
+    assert "An edit in JupyterLab." in saved.cells[0].source   # the save did rewrite the source
+    assert nbgrader_metadata(saved) == nbgrader_metadata(jupytext.read(source))
+    assert nbgrader_metadata(nbformat.read(ipynb, as_version=4)) == nbgrader_metadata(saved)
