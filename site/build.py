@@ -95,6 +95,29 @@ def build_edition(name: str, settings: dict, editions: dict, sphinx_args: list[s
     target = OUT / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.move(str(work / "_build" / "html"), target)
+    for notebook in target.rglob("*.ipynb"):
+        without_hidden_tests(notebook)
+
+
+def is_hidden_test(cell) -> bool:
+    """An nbgrader "Autograder tests" cell that the site hides (tag ``remove-cell``): the hidden tests."""
+    grader = cell.get("metadata", {}).get("nbgrader", {})
+    return (cell.get("cell_type") == "code" and grader.get("grade") is True and not grader.get("solution")
+            and "remove-cell" in cell.get("metadata", {}).get("tags", []))
+
+
+def without_hidden_tests(notebook: Path) -> int:
+    """Drop the hidden-test cells from a notebook the site serves (the page's download button, ``_sources``):
+    the hidden tests stay in `book/` for nbgrader, not on the public site. Returns how many were dropped."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    kept = [cell for cell in nb.cells if not is_hidden_test(cell)]
+    dropped = len(nb.cells) - len(kept)
+    if dropped:
+        nb.cells = kept
+        nbformat.write(nb, notebook)
+    return dropped
 
 
 def landing_page() -> None:

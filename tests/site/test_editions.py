@@ -51,3 +51,22 @@ def test_zh_edition_is_chinese():
     config = build.load_editions()["zh"]["sphinx"]["config"]
     assert config["language"] == "zh_CN" and config["html_search_language"] == "zh"
     assert bilingual.HTML_LANG[config["language"]] == "zh-CN"
+
+
+def test_the_site_serves_notebooks_without_their_hidden_tests(tmp_path):
+    import nbformat
+
+    source = ROOT / "book" / "en" / "02_neural_networks_from_scratch.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    hidden = [cell for cell in nb.cells if build.is_hidden_test(cell)]
+    assert hidden, "chapter 02 has exercises with hidden tests"
+    served = tmp_path / source.name
+    served.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert build.without_hidden_tests(served) == len(hidden)
+    left = nbformat.read(served, as_version=4)
+    assert len(left.cells) == len(nb.cells) - len(hidden)
+    assert not any(build.is_hidden_test(cell) for cell in left.cells)
+    # the solution and the visible check stay: the site shows them, and the setup cell (remove-cell) stays
+    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in left.cells]
+    assert "exercise-4-solution" in ids and "exercise-4-check" in ids and "exercise-4-tests" not in ids
+    assert "remove-cell" in left.cells[[c.cell_type for c in left.cells].index("code")].metadata.get("tags", [])

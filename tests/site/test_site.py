@@ -317,3 +317,20 @@ def test_chinese_search_finds_every_page(word, site, server, desktop):
     missing = sorted(expected - found)
     assert not missing, (f"search for {word!r} found {len(found & expected)} of the {len(expected)} pages that "
                          f"contain it; missing: {missing}")
+
+
+def test_served_notebooks_have_no_hidden_tests(site):
+    import sys
+
+    import nbformat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "site"))
+    import build
+
+    notebooks = sorted(site.rglob("*.ipynb"))
+    assert notebooks, f"no notebooks under {site}"
+    for notebook in notebooks:
+        nb = nbformat.read(notebook, as_version=4)
+        ids = [cell.metadata.get("nbgrader", {}).get("grade_id", "") for cell in nb.cells]
+        assert not [i for i in ids if i.endswith("-tests")], f"{notebook.relative_to(site)} serves hidden tests"
+        assert not any(build.is_hidden_test(cell) for cell in nb.cells), notebook
