@@ -73,15 +73,20 @@ def test_mixed_precision_helpers():
     assert history["test_acc"][-1] > 0.9 and model[0].weight.dtype == torch.float32  # weights stay float32
 
 
+def small_keras_model(keras):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(0.2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
 def test_keras_epoch_logger_records_the_same_format(capsys):
     keras = pytest.importorskip("keras")
     from companion.keras.callbacks import EpochLogger
 
     x, y = blobs()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.Adam(0.2),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = small_keras_model(keras)
     logger = EpochLogger("Keras", x, y)
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[logger])
     assert list(logger.history) == ["epoch", "train_loss", "test_acc", "seconds"] and logger.history["epoch"] == [1, 2]
@@ -151,10 +156,7 @@ def test_keras_epoch_logger_on_a_validation_set(capsys):
     from companion.keras.callbacks import EpochLogger
 
     x, y = blobs()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.Adam(0.2),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = small_keras_model(keras)
     logger = EpochLogger("Keras", x[:100], y[:100], eval_name="val")
     model.fit(x[100:], y[100:], epochs=1, batch_size=16, verbose=0, callbacks=[logger])
     assert list(logger.history) == ["epoch", "train_loss", "val_acc", "seconds"]

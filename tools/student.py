@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from build_notebooks import kernel_env  # noqa: E402  (the kernels nbgrader starts get the builder's settings)
 DEFAULT_COURSE = ROOT / "_build" / "student"
 
 
@@ -30,16 +32,11 @@ def assignment_name(notebook: Path) -> str:
 
 
 def nbgrader_env(mode: str = "full") -> dict:
-    """Environment for nbgrader and the kernels it starts (autograde executes the notebooks)."""
-    env = dict(os.environ)
-    # nbgrader runs ``alembic`` (its database migrations) from PATH: this interpreter's bin directory has it
+    """Environment for nbgrader and the kernels it starts (autograde executes the notebooks): the builder's
+    kernel environment, plus this interpreter's bin directory on PATH (nbgrader runs ``alembic``, its database
+    migrations, from PATH)."""
+    env = kernel_env(mode)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["COMPANION_MODE"] = mode
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    env["MATPLOTLIBRC"] = str(ROOT / "matplotlibrc")
-    env["PYTHONHASHSEED"] = "0"
     return env
 
 
