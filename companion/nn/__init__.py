@@ -5,6 +5,7 @@ One file per family, as in ``torch/nn/modules``; ``functional`` holds the statel
 from .activation import GELU, ReLU, Sigmoid, Tanh
 from .attention import MultiheadAttention, SelfAttention, attention_backward, attention_forward, causal_mask
 from .container import Sequential
+from .dropout import Dropout
 from .conv import Conv2d, conv_output_size
 from .fast_conv import FastConv2d
 from .flatten import Flatten
@@ -13,10 +14,10 @@ from .loss import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .embedding import Embedding
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .transformer import MLP, TransformerBlock, sinusoidal_positional_encoding
 
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Sequential", "CrossEntropyLoss",
            "MSELoss", "Conv2d", "FastConv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size", "Embedding",
-           "LayerNorm", "MultiheadAttention", "SelfAttention", "attention_forward", "attention_backward", "causal_mask",
+           "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Dropout", "MultiheadAttention", "SelfAttention", "attention_forward", "attention_backward", "causal_mask",
            "MLP", "TransformerBlock", "sinusoidal_positional_encoding"]
