@@ -1,7 +1,7 @@
 """Early stopping: watch a validation metric and stop when it has not improved for ``patience`` epochs.
 
 NumPy-free, framework-free: it sees only numbers, so the NumPy, PyTorch and Keras loops of the book share it.
-Taught in chapter 5, section 5.8.
+Taught in chapter 5, section 5.7.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class EarlyStopping:
     keep) and the count of bad epochs restarts. After ``patience`` epochs in a row without improvement, ``step``
     returns True. ``best`` and ``best_epoch`` (counted from 0) say what to restore.
 
-    Taught in chapter 5, section 5.8.
+    Taught in chapter 5, section 5.7.
     """
 
     def __init__(self, patience=5, mode="max", min_delta=0.0):

@@ -4,7 +4,7 @@ Each function takes a batch of images, ``(N, H, W)`` (Fashion-MNIST's layout) or
 ``numpy.random.Generator``, and returns a new batch of the same shape and dtype; the input is not changed.
 Each image gets its own random draw. Applied to the training batches only, a fresh draw every epoch.
 
-Taught in chapter 5, section 5.6.
+Taught in chapter 5, section 5.8.
 """
 from __future__ import annotations
 
@@ -35,15 +35,13 @@ def _check_rng(rng, owner: str) -> np.random.Generator:
 def random_horizontal_flip(images, rng, p=0.5):
     """Mirror each image left to right with probability ``p`` (``torchvision.transforms.RandomHorizontalFlip``).
 
-    Taught in chapter 5, section 5.6.
+    Taught in chapter 5, section 5.8.
     """
     images = _check_images(images, "random_horizontal_flip")
     rng = _check_rng(rng, "random_horizontal_flip")
     p = number_in_range(p, "p", "random_horizontal_flip", low=0.0, high=1.0 + 1e-12)
     flip = rng.random(len(images)) < p
-    out = images.copy()
-    out[flip] = images[flip][..., ::-1]  # the last axis is the width
-    return out
+    return np.where(flip.reshape((-1,) + (1,) * (images.ndim - 1)), images[..., ::-1], images)  # width: last axis
 
 
 def random_shift(images, rng, max_shift=2, fill=0):
@@ -51,7 +49,7 @@ def random_shift(images, rng, max_shift=2, fill=0):
     ``[-max_shift, max_shift]``; the pixels shifted in are ``fill``. The same as padding by ``max_shift`` and
     cropping at a random place (``torchvision.transforms.RandomCrop(size, padding=max_shift)``).
 
-    Taught in chapter 5, section 5.6.
+    Taught in chapter 5, section 5.8.
     """
     images = _check_images(images, "random_shift")
     rng = _check_rng(rng, "random_shift")
@@ -81,7 +79,7 @@ def random_erasing(images, rng, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), val
     is left alone. ``value`` is a number, or ``"random"`` for uniform noise between the batch's minimum and
     maximum (the paper's choice).
 
-    Taught in chapter 5, section 5.6.
+    Taught in chapter 5, section 5.8.
     """
     images = _check_images(images, "random_erasing")
     rng = _check_rng(rng, "random_erasing")
@@ -122,7 +120,7 @@ def augment_batch(images, rng, flip=0.5, max_shift=2, erase=0.0):
     """The chapter's recipe: a random horizontal flip (probability ``flip``), a random shift of up to
     ``max_shift`` pixels, then random erasing (probability ``erase``); 0 switches a step off.
 
-    Taught in chapter 5, section 5.6.
+    Taught in chapter 5, section 5.8.
     """
     if flip:
         images = random_horizontal_flip(images, rng, p=flip)

@@ -1,6 +1,6 @@
 """Splitting a data set for model selection: k-fold cross-validation indices.
 
-Taught in chapter 5, section 5.7.
+Taught in chapter 5, section 5.9.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def kfold_indices(n, k, rng=None):
     scikit-learn's ``KFold``). With a ``numpy.random.Generator`` the indices are shuffled first; without one
     the folds are contiguous blocks. Each training index array is sorted.
 
-    Taught in chapter 5, section 5.7.
+    Taught in chapter 5, section 5.9.
     """
     n = positive_int(n, "n", "kfold_indices")
     k = positive_int(k, "k", "kfold_indices")

@@ -1,6 +1,6 @@
 """Inverted dropout in NumPy (``torch.nn.Dropout``), a thin Module over a cs231n forward/backward pair.
 
-Taught in chapter 5, section 5.4.
+Taught in chapter 5, section 5.5.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def dropout_forward(x, keep, p):
     Dividing by ``1 - p`` keeps the expected value of every unit, so evaluation needs no rescaling. With
     ``p = 1`` every unit is dropped and the output is zero, as in torch.
 
-    Taught in chapter 5, section 5.4.
+    Taught in chapter 5, section 5.5.
     """
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     factor = keep * np.asarray(scale, dtype=x.dtype)  # 0 or 1 / (1 - p), in the input's dtype
@@ -30,7 +30,7 @@ def dropout_forward(x, keep, p):
 def dropout_backward(dout, cache):
     """``dx = dout * keep / (1 - p)``: the gradient flows only through the units that were kept.
 
-    Taught in chapter 5, section 5.4.
+    Taught in chapter 5, section 5.5.
     """
     return dout * cache
 
@@ -42,7 +42,7 @@ class Dropout(Module):
     The mask comes from :func:`companion.book.runtime.default_generator` (seeded by ``set_seed``) unless the
     layer is given its own ``rng``; ``mask`` holds the last one drawn (None in evaluation mode).
 
-    Taught in chapter 5, section 5.4.
+    Taught in chapter 5, section 5.5.
     """
 
     def __init__(self, p=0.5, *, rng=None):

@@ -1,6 +1,6 @@
 """Normalization layers in NumPy, thin Modules over cs231n forward/backward pairs: layer normalization
 (``torch.nn.LayerNorm``, taught in chapter 8, section 8.7) and batch normalization (``torch.nn.BatchNorm1d``,
-``torch.nn.BatchNorm2d``, taught in chapter 5, section 5.5).
+``torch.nn.BatchNorm2d``, taught in chapter 5, section 5.6).
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def batch_norm_forward(x, weight, bias, mean=None, var=None, eps=1e-5):
     to every example. Then ``out = xhat * weight + bias`` per channel (``weight``, ``bias`` of shape (C,) or None).
     The cache also holds the batch mean and biased variance, for the running averages.
 
-    Taught in chapter 5, section 5.5.
+    Taught in chapter 5, section 5.6.
     """
     axes = (0,) + tuple(range(2, x.ndim))  # (N, C), (N, C, L), (N, C, H, W): statistics per channel
     shape = (1, -1) + (1,) * (x.ndim - 2)  # a (C,) vector broadcast along the channel axis
@@ -117,7 +117,7 @@ def batch_norm_backward(dout, cache):
     mean of the upstream gradient and its component along ``xhat`` (as in layer normalization, over the other
     axes); with fixed running statistics ``dx`` is just ``dout * weight / std``.
 
-    Taught in chapter 5, section 5.5.
+    Taught in chapter 5, section 5.6.
     """
     xhat, rstd, weight, axes, shape, batch_stats, _mean, _var = cache
     dweight = dbias = None
@@ -140,7 +140,7 @@ class _BatchNorm(Module):
     it normalizes with the running averages. ``track_running_stats=False`` keeps no buffers and always uses the
     batch statistics.
 
-    Taught in chapter 5, section 5.5.
+    Taught in chapter 5, section 5.6.
     """
 
     _layouts = ()  # the input ranks a subclass accepts, and how to name them in an error
@@ -218,7 +218,7 @@ class _BatchNorm(Module):
 class BatchNorm1d(_BatchNorm):
     """``torch.nn.BatchNorm1d``: batch normalization of (N, C) features or (N, C, L) sequences, per channel C.
 
-    Taught in chapter 5, section 5.5.
+    Taught in chapter 5, section 5.6.
     """
 
     _layouts = {2: "(N, {c})", 3: "(N, {c}, L)"}
@@ -227,7 +227,7 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """``torch.nn.BatchNorm2d``: batch normalization of (N, C, H, W) images, per channel C.
 
-    Taught in chapter 5, section 5.5.
+    Taught in chapter 5, section 5.6.
     """
 
     _layouts = {4: "(N, {c}, H, W)"}
