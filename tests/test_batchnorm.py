@@ -143,6 +143,11 @@ def test_errors():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         BatchNorm1d(3)(np.zeros((1, 3)))
     BatchNorm1d(3).eval()(np.zeros((1, 3)))  # evaluation mode takes one example
+    with pytest.raises(ValueError, match="more than 1 value per channel"):  # no running statistics: torch refuses
+        BatchNorm1d(3, track_running_stats=False).eval()(np.zeros((1, 3)))
+    with pytest.raises(ValueError):
+        torch.nn.BatchNorm1d(3, track_running_stats=False).eval()(torch.zeros(1, 3))
+    BatchNorm2d(3)(np.random.default_rng(0).standard_normal((1, 3, 2, 2)))  # one image has H*W values per channel
     with pytest.raises(ValueError, match="num_features must be a positive integer"):
         BatchNorm1d(0)
     with pytest.raises(ValueError, match="momentum"):

@@ -171,9 +171,10 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             count = x.size // self.num_features  # values per channel
-            if self.training and count < 2:
-                raise ValueError(f"{type(self).__name__} in training mode needs more than 1 value per channel, "
-                                 f"got input of shape {x.shape}: use a larger batch, or call eval()")
+            if count < 2:  # batch statistics of one value: torch refuses too
+                raise ValueError(f"{type(self).__name__} with batch statistics needs more than 1 value per channel, "
+                                 f"got input of shape {x.shape}: use a larger batch, or call eval() with "
+                                 "track_running_stats=True")
             out, self._cache = batch_norm_forward(x, weight, bias, eps=self.eps)
             if self.training and self.track_running_stats:
                 self.num_batches_tracked += 1
