@@ -101,3 +101,15 @@ def test_table_of_contents_lists_every_notebook_in_both_parts():
         assert entry in listed, f"{entry} is not in _toc.yml"
     for entry in listed:
         assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".ipynb", ".md")), f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_landing_page_and_prefaces_link_every_chapter():
+    """The site's landing page (book/index.md) and both prefaces' chapter tables link every chapter that exists."""
+    landing = (ROOT / "book" / "index.md").read_text(encoding="utf-8")
+    for name in NAMES:
+        for lang in LANGS:
+            assert f"({lang}/{lang}/{name}.html)" in landing, f"book/index.md does not link {lang}/{name}"
+            if name.startswith("00_"):
+                continue
+            preface = (ROOT / "chapters" / lang / "00_preface.md").read_text(encoding="utf-8")
+            assert f"]({name}.ipynb)" in preface, f"chapters/{lang}/00_preface.md does not link {name}"
