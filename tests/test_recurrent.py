@@ -10,7 +10,7 @@ import torch
 from companion.book.runtime import set_seed
 from companion.gradcheck import check_functional, check_module
 from companion.nn import GRU, LSTM, RNN
-from companion.nn.recurrent import (gru_cell_backward, gru_cell_forward, lstm_cell_backward, lstm_cell_forward,
+from companion.nn.recurrent import (FastLSTM, gru_cell_backward, gru_cell_forward, lstm_cell_backward, lstm_cell_forward,
                                     rnn_cell_backward, rnn_cell_forward)
 from twins import TOL64
 
@@ -309,3 +309,35 @@ def test_unsupported_options_are_refused_clearly():
         RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="hidden_size"):
         LSTM(3, 0)
+
+
+# --- the tuned LSTM ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("num_layers,bias,batch_first,length",
+                         [(1, True, False, 1), (1, True, False, 6), (2, False, True, 5), (3, True, True, 4)])
+def test_fast_lstm_equals_the_teaching_lstm(num_layers, bias, batch_first, length):
+    teaching, _twin = make_pair(LSTM, num_layers, bias=bias, batch_first=batch_first)
+    fast = FastLSTM(I, H, num_layers=num_layers, bias=bias, batch_first=batch_first, dtype=np.float64)
+    fast.load_state_dict(teaching.state_dict())
+    x, hx = inputs(LSTM, num_layers, batch_first, length, batch=3)
+    results = []
+    for layer in (teaching, fast):
+        out, (h_n, c_n) = layer(x, hx)
+        rng = np.random.default_rng(9)
+        dx, (dh0, dc0) = layer.backward(rng.standard_normal(out.shape),
+                                        (rng.standard_normal(h_n.shape), rng.standard_normal(c_n.shape)))
+        results.append([out, h_n, c_n, dx, dh0, dc0] + [p.grad for p in layer.parameters()])
+    assert [n for n, _p in teaching.named_parameters()] == [n for n, _p in fast.named_parameters()]
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, **TOL64)
+
+
+def test_fast_lstm_gradcheck_and_large_inputs_stay_finite():
+    fast = FastLSTM(I, H, num_layers=2, dtype=np.float64)
+    x, hx = inputs(LSTM, 2, False, 4)
+    errors = check_module(fast, x, np.stack(hx), seed=6, eps=EPS)
+    assert max(errors.values()) < MODULE_TOL, errors
+    with np.errstate(all="raise"):  # no overflow in the sigmoids
+        out, _state = fast(np.full((3, 2, I), 1e4))
+        fast.backward(np.ones_like(out))
+    assert np.all(np.isfinite(out))

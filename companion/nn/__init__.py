@@ -16,9 +16,9 @@ from .pooling import AvgPool2d, MaxPool2d
 from .embedding import Embedding
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .transformer import MLP, TransformerBlock, sinusoidal_positional_encoding
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, FastLSTM
 
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Sequential", "CrossEntropyLoss",
            "MSELoss", "Conv2d", "FastConv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv_output_size", "Embedding",
            "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Dropout", "MultiheadAttention", "SelfAttention", "attention_forward", "attention_backward", "causal_mask",
-           "MLP", "TransformerBlock", "sinusoidal_positional_encoding", "RNN", "LSTM", "GRU"]
+           "MLP", "TransformerBlock", "sinusoidal_positional_encoding", "RNN", "LSTM", "GRU", "FastLSTM"]

@@ -25,7 +25,8 @@ from .checks import positive_int
 from .module import Module, Parameter
 
 __all__ = ["rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward",
-           "gru_cell_backward", "layer_forward", "layer_backward", "RNN", "LSTM", "GRU"]
+           "gru_cell_backward", "layer_forward", "layer_backward", "RNN", "LSTM", "GRU", "fast_lstm_layer_forward",
+           "fast_lstm_layer_backward", "FastLSTM"]
 
 
 def sigmoid(a):
@@ -191,6 +192,12 @@ class _RNNBase(Module):
         """The (forward, backward) pair of one step."""
         raise NotImplementedError
 
+    def _layer_forward(self, xs, state, weights):
+        return layer_forward(self._cell()[0], xs, state, weights)
+
+    def _layer_backward(self, dhs, dstate, caches):
+        return layer_backward(self._cell()[1], dhs, dstate, caches)
+
     def _describe(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers})"
 
@@ -234,11 +241,10 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(1, 0, 2)  # (L, N, I): time first inside
         state0 = self._initial_state(hx, x.shape[1], batched)
-        cell_forward = self._cell()[0]
         finals, caches = [], []
         for layer in range(self.num_layers):
             weights = [p.data for p in self._weights(layer)]
-            x, state, layer_caches = layer_forward(cell_forward, x, tuple(s[layer] for s in state0), weights)
+            x, state, layer_caches = self._layer_forward(x, tuple(s[layer] for s in state0), weights)
             finals.append(state)
             caches.append(layer_caches)
         states = tuple(np.stack(s) for s in zip(*finals))  # each (num_layers, N, H)
@@ -261,11 +267,9 @@ class _RNNBase(Module):
         dhs = self._check_grad_shape(grad_output, out_shape)
         dhs = dhs[:, None] if not batched else (dhs.transpose(1, 0, 2) if self.batch_first else dhs)
         dstate = self._final_state_grads(grad_hn, batch, batched)
-        cell_backward = self._cell()[1]
         dstate0 = [None] * self.num_layers
         for layer in reversed(range(self.num_layers)):
-            dhs, dstate0[layer], dweights = layer_backward(cell_backward, dhs, tuple(d[layer] for d in dstate),
-                                                           caches[layer])
+            dhs, dstate0[layer], dweights = self._layer_backward(dhs, tuple(d[layer] for d in dstate), caches[layer])
             for param, grad in zip(self._weights(layer), dweights):
                 param.grad += grad
         dx = dhs if not batched else (dhs.transpose(1, 0, 2) if self.batch_first else dhs)
@@ -331,3 +335,69 @@ class GRU(_RNNBase):
 
     def _cell(self):
         return gru_cell_forward, gru_cell_backward
+
+
+# --- a tuned LSTM, tested equal to the teaching one -------------------------------------------------------
+
+def fast_lstm_layer_forward(xs, state, weights):
+    """:func:`layer_forward` with :func:`lstm_cell_forward`, tuned: the input projections of all time steps in one
+    matrix product before the loop, and arrays preallocated for the whole sequence. Same arguments and results
+    (the cache is the tuned backward's)."""
+    w_ih, w_hh, *biases = weights
+    h, c = state
+    length, batch, _ = xs.shape
+    hidden = w_hh.shape[1]
+    a_x = xs @ w_ih.T + (biases[0] + biases[1] if biases else 0)  # (L, N, 4H), one product for all steps
+    gates = np.empty_like(a_x)  # the activated gates i, f, g, o of every step
+    hs = np.empty((length, batch, hidden), dtype=a_x.dtype)
+    cs = np.empty((length + 1, batch, hidden), dtype=a_x.dtype)  # c_0 .. c_L
+    tanh_cs = np.empty_like(hs)
+    cs[0] = c
+    for t in range(length):
+        a = a_x[t] + h @ w_hh.T
+        gate = gates[t]
+        np.tanh(a, out=gate)
+        gate[:, :2 * hidden] = 0.5 * (1 + np.tanh(0.5 * a[:, :2 * hidden]))  # sigmoid(a) = (1 + tanh(a / 2)) / 2
+        gate[:, 3 * hidden:] = 0.5 * (1 + np.tanh(0.5 * a[:, 3 * hidden:]))
+        i, f, g, o = gate[:, :hidden], gate[:, hidden:2 * hidden], gate[:, 2 * hidden:3 * hidden], gate[:, 3 * hidden:]
+        cs[t + 1] = f * cs[t] + i * g
+        np.tanh(cs[t + 1], out=tanh_cs[t])
+        h = hs[t] = o * tanh_cs[t]
+    return hs, (hs[-1], cs[-1]), (xs, state[0], w_ih, w_hh, bool(biases), gates, cs, tanh_cs, hs)
+
+
+def fast_lstm_layer_backward(dhs, dstate, cache):
+    """:func:`layer_backward` for :func:`fast_lstm_layer_forward`: the loop computes only the gradients that flow
+    back in time; the input gradient and the weight gradients are one matrix product each after the loop."""
+    xs, h0, w_ih, w_hh, has_bias, gates, cs, tanh_cs, hs = cache
+    hidden = w_hh.shape[1]
+    dh, dc = dstate
+    da = np.empty_like(gates)  # the gradient of every step's pre-activations
+    for t in reversed(range(len(xs))):
+        dh = dh + dhs[t]
+        gate = gates[t]
+        i, f, g, o = gate[:, :hidden], gate[:, hidden:2 * hidden], gate[:, 2 * hidden:3 * hidden], gate[:, 3 * hidden:]
+        dc = dc + dh * o * (1 - tanh_cs[t] ** 2)
+        da[t, :, :hidden] = dc * g * i * (1 - i)
+        da[t, :, hidden:2 * hidden] = dc * cs[t] * f * (1 - f)
+        da[t, :, 2 * hidden:3 * hidden] = dc * i * (1 - g ** 2)
+        da[t, :, 3 * hidden:] = dh * tanh_cs[t] * o * (1 - o)
+        dh = da[t] @ w_hh
+        dc = dc * f
+    h_prev = np.concatenate([h0[None], hs[:-1]])  # the h that each step read
+    flat_da = da.reshape(-1, da.shape[-1])
+    dw_ih = flat_da.T @ xs.reshape(-1, xs.shape[-1])
+    dw_hh = flat_da.T @ h_prev.reshape(-1, hidden)
+    db = flat_da.sum(0) if has_bias else None
+    return da @ w_ih, (dh, dc), [dw_ih, dw_hh, db, None if db is None else db.copy()]
+
+
+class FastLSTM(LSTM):
+    """:class:`LSTM` with the tuned layer loop (:func:`fast_lstm_layer_forward`); same arguments, parameters and
+    results, tested equal to :class:`LSTM`. Taught in chapter 7 (the benchmark of ``benchmarks/bench_lstm.py``)."""
+
+    def _layer_forward(self, xs, state, weights):
+        return fast_lstm_layer_forward(xs, state, weights)
+
+    def _layer_backward(self, dhs, dstate, caches):
+        return fast_lstm_layer_backward(dhs, dstate, caches)
