@@ -1,5 +1,5 @@
 """A smoothed n-gram language model in NumPy and plain dicts: interpolated Kneser-Ney (used in chapter 7 as the
-classical baseline of the table of validation losses).
+classical baseline of the table of validation losses). Taught in chapter 7, section 7.8.
 
 :class:`NGramLM` predicts the next token from the ``order - 1`` tokens before it. Every order mixes its discounted
 counts with the next lower order, down to the uniform distribution (Chen and Goodman, 1998, "An empirical study
