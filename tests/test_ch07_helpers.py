@@ -12,10 +12,13 @@ from companion.torch.rnn import CharRNN, CharRNNConfig, SequenceClassifier, gene
 def test_remember_first_one_hot_and_target():
     x, y = remember_first(50, 7, 5, np.random.default_rng(0))
     assert x.shape == (50, 7, 6) and x.dtype == np.float32 and y.dtype == np.int64
-    assert np.all(x.sum(-1) == 1)                           # one symbol per step
-    assert np.all(x[:, 1:, 0] == 1)                         # blanks after the first step
-    assert np.array_equal(x[:, 0].argmax(-1), y + 1)        # the first step holds the target symbol
+    assert np.all(x[:, 1:].sum(-1) == 1) and np.all(x[:, 0].sum(-1) == 2)   # one symbol per step, + the marker
+    assert np.all(x[:, 0, 0] == 1) and np.all(x[:, 1:, 0] == 0)             # the marker only on step 0
+    assert np.array_equal(x[:, 0, 1:].argmax(-1), y)                        # step 0 holds the target symbol
     assert set(np.unique(y)) <= set(range(5)) and len(np.unique(y)) > 1
+    later = x[:, 1:, 1:].argmax(-1)                                         # distractors: every symbol occurs
+    assert set(np.unique(later)) == set(range(5))
+    assert np.mean(later == y[:, None]) < 0.4                               # and they are not the target
 
 
 @pytest.mark.parametrize("kwargs", [dict(n=0, length=3, classes=4), dict(n=2, length=0, classes=4),
@@ -32,8 +35,24 @@ def test_set_forget_bias_sets_the_f_rows_only():
         b_ih, b_hh = getattr(lstm, f"bias_ih_l{layer}"), getattr(lstm, f"bias_hh_l{layer}")
         assert torch.all(b_ih[4:8] == 2.0) and torch.all(b_hh[4:8] == 0.0)
         assert not torch.all(b_ih[:4] == 2.0)
-    with pytest.raises(ValueError):
-        set_forget_bias(torch.nn.GRU(3, 4))
+    with pytest.raises(ValueError, match="nn.LSTM or nn.GRU"):
+        set_forget_bias(torch.nn.RNN(3, 4))
+
+
+def test_set_forget_bias_sets_the_gru_update_gate():
+    gru = torch.nn.GRU(3, 4)
+    set_forget_bias(gru, 3.0)
+    assert torch.all(gru.bias_ih_l0[4:8] == 3.0) and torch.all(gru.bias_hh_l0[4:8] == 0.0)
+    # with zero input and state, z = sigmoid(3) and n = tanh(b_n): h_1 = (1 - z) * n, most of h_0 = 0 kept
+    with torch.no_grad():
+        gru.bias_ih_l0[8:] = 1.0
+        gru.bias_hh_l0[8:] = 0.0
+        gru.bias_ih_l0[:4] = 0.0
+        gru.bias_hh_l0[:4] = 0.0
+        h1 = gru(torch.zeros(1, 1, 3))[0]
+    z = torch.sigmoid(torch.tensor(3.0))
+    assert torch.allclose(h1, (1 - z) * torch.tanh(torch.tensor(1.0)) * torch.ones(4))
+    assert torch.all(SequenceClassifier(3, 4, 2, cell="gru", forget_bias=2.0).rnn.bias_ih_l0[4:8] == 2.0)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -7,18 +7,19 @@ __all__ = ["remember_first"]
 
 
 def remember_first(n: int, length: int, classes: int, rng: np.random.Generator):
-    """``n`` sequences of ``length`` one-hot steps of width ``classes + 1``: step 0 holds a random symbol
-    ``1..classes``, every later step the blank symbol 0. The target is the first symbol (``0..classes-1``), to be
-    given after the last step: the network must carry it over ``length - 1`` steps of nothing.
+    """``n`` sequences of ``length`` steps of width ``classes + 1``. Every step holds one random symbol, one-hot in
+    columns ``1..classes``; column 0 marks step 0, the symbol to remember. The target is that first symbol
+    (``0..classes-1``), to be given after the last step: the network must carry it past ``length - 1`` random
+    distractor symbols of the same alphabet, which it has to learn to ignore.
 
     Returns ``x`` float32 ``(n, length, classes + 1)`` and ``y`` int64 ``(n,)``.
     """
     for name, value, low in (("n", n, 1), ("length", length, 1), ("classes", classes, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"remember_first: {name} must be an integer >= {low}, got {value!r}")
-    y = rng.integers(0, classes, size=n)
+    symbols = rng.integers(0, classes, size=(n, length))     # a random symbol at every step ...
+    y = symbols[:, 0]                                         # ... and the first one is the target
     x = np.zeros((n, length, classes + 1), dtype=np.float32)
-    x[:, :, 0] = 1.0                           # the blank symbol everywhere ...
-    x[np.arange(n), 0, 0] = 0.0
-    x[np.arange(n), 0, y + 1] = 1.0            # ... but the first step, which holds the symbol to remember
+    x[np.arange(n)[:, None], np.arange(length), symbols + 1] = 1.0
+    x[:, 0, 0] = 1.0                                          # the marker: "remember this one"
     return x, y.astype(np.int64)

@@ -24,15 +24,16 @@ def _check_cell(cell: str) -> None:
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
 
 
-def set_forget_bias(lstm: nn.LSTM, value: float = 1.0) -> None:
-    """Start every forget gate of ``lstm`` open: its bias ``value`` (Gers et al., 2000; Jozefowicz et al., 2015;
-    Keras' ``unit_forget_bias``). torch's gate order is i, f, g, o, so the forget rows are ``H:2H``; the value
+def set_forget_bias(rnn: nn.LSTM | nn.GRU, value: float = 1.0) -> None:
+    """Start every gate that keeps the old state open: its bias ``value`` (Gers et al., 2000; Jozefowicz et al.,
+    2015; Keras' ``unit_forget_bias``). For an LSTM that is the forget gate (torch's gate order i, f, g, o); for
+    a GRU the update gate z of ``h = (1 - z) * n + z * h_prev`` (order r, z, n). Both are rows ``H:2H``; the value
     goes into ``bias_ih`` and ``bias_hh`` is zeroed there, so the sum of the two biases is ``value``."""
-    if not isinstance(lstm, nn.LSTM):
-        raise ValueError(f"set_forget_bias needs an nn.LSTM, got {type(lstm).__name__}")
-    H = lstm.hidden_size
+    if not isinstance(rnn, (nn.LSTM, nn.GRU)):
+        raise ValueError(f"set_forget_bias needs an nn.LSTM or nn.GRU, got {type(rnn).__name__}")
+    H = rnn.hidden_size
     with torch.no_grad():
-        for name, p in lstm.named_parameters():
+        for name, p in rnn.named_parameters():
             if name.startswith("bias_ih"):
                 p[H:2 * H] = value
             elif name.startswith("bias_hh"):
@@ -115,14 +116,15 @@ def generate_stream(model: CharRNN, idx, max_new_tokens: int, temperature: float
 
 class SequenceClassifier(nn.Module):
     """A recurrent network that reads ``(N, T, input_size)`` and classifies the sequence from its last hidden
-    state (sections 7.7 and 7.9). An LSTM's forget gates start at ``sigmoid(forget_bias)``."""
+    state (sections 7.7 and 7.9). An LSTM's forget gates and a GRU's update gates start at
+    ``sigmoid(forget_bias)``: open, keeping the old state (``set_forget_bias``)."""
 
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, cell: str = "lstm",
                  num_layers: int = 1, forget_bias: float = 1.0):
         super().__init__()
         _check_cell(cell)
         self.rnn = CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True)
-        if cell == "lstm":
+        if cell in ("lstm", "gru"):
             set_forget_bias(self.rnn, forget_bias)
         self.head = nn.Linear(hidden_size, num_classes)
 
