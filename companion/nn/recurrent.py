@@ -52,7 +52,7 @@ def affine_grads(d_in, d_hid, x, h, w_ih, w_hh, has_bias):
 def rnn_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     """One step of an Elman RNN: ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or ReLU).
 
-    ``x`` (N, I), ``h`` (N, H), ``w_ih`` (H, I), ``w_hh`` (H, H), biases (H,). Taught in chapter 7.
+    ``x`` (N, I), ``h`` (N, H), ``w_ih`` (H, I), ``w_hh`` (H, H), biases (H,). Taught in chapter 7, section 7.2.
     """
     a = affine(x, w_ih, b_ih) + affine(h, w_hh, b_hh)
     h_next = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
@@ -60,7 +60,7 @@ def rnn_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"
 
 
 def rnn_cell_backward(dh_next, cache):
-    """Gradients of one RNN step: ``dx, dh, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7."""
+    """Gradients of one RNN step: ``dx, dh, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7, section 7.3."""
     x, h, w_ih, w_hh, has_bias, nonlinearity, h_next = cache
     da = dh_next * (1 - h_next ** 2) if nonlinearity == "tanh" else dh_next * (h_next > 0)
     return affine_grads(da, da, x, h, w_ih, w_hh, has_bias)
@@ -70,7 +70,8 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step as in ``torch.nn.LSTM``: the rows of ``w_ih`` (4H, I) and ``w_hh`` (4H, H) are the input
     gate i, the forget gate f, the candidate g and the output gate o.
 
-    ``c' = f * c + i * g`` and ``h' = o * tanh(c')``. Returns ``((h_next, c_next), cache)``. Taught in chapter 7.
+    ``c' = f * c + i * g`` and ``h' = o * tanh(c')``. Returns ``((h_next, c_next), cache)``.
+    Taught in chapter 7, section 7.5.
     """
     a = affine(x, w_ih, b_ih) + affine(h, w_hh, b_hh)
     a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
@@ -82,7 +83,7 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def lstm_cell_backward(dh_next, dc_next, cache):
-    """Gradients of one LSTM step: ``dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7."""
+    """Gradients of one LSTM step: ``dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7, section 7.5."""
     x, h, c, w_ih, w_hh, has_bias, i, f, g, o, tanh_c = cache
     do = dh_next * tanh_c
     dc_total = dc_next + dh_next * o * (1 - tanh_c ** 2)  # c' reaches the loss directly and through h'
@@ -96,7 +97,7 @@ def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step as in ``torch.nn.GRU``: rows r (reset), z (update), n (candidate) of ``w_ih`` (3H, I) and
     ``w_hh`` (3H, H); ``n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))`` and ``h' = (1 - z) * n + z * h``.
 
-    Taught in chapter 7.
+    Taught in chapter 7, section 7.6.
     """
     x_r, x_z, x_n = np.split(affine(x, w_ih, b_ih), 3, axis=-1)
     h_r, h_z, h_n = np.split(affine(h, w_hh, b_hh), 3, axis=-1)
@@ -107,7 +108,7 @@ def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def gru_cell_backward(dh_next, cache):
-    """Gradients of one GRU step: ``dx, dh, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7."""
+    """Gradients of one GRU step: ``dx, dh, dw_ih, dw_hh, db_ih, db_hh``. Taught in chapter 7, section 7.6."""
     x, h, w_ih, w_hh, has_bias, r, z, n, h_n = cache
     da_n = dh_next * (1 - z) * (1 - n ** 2)
     da_z = dh_next * (h - n) * z * (1 - z)
@@ -124,7 +125,7 @@ def layer_forward(cell_forward, xs, state, weights):
     """Run ``cell_forward`` over the time steps of ``xs`` (L, N, I) from ``state`` (a tuple: ``(h,)``, or
     ``(h, c)`` for an LSTM). Returns the outputs ``hs`` (L, N, H), the last state and one cache per step.
 
-    Taught in chapter 7.
+    Taught in chapter 7, section 7.2.
     """
     hs, caches = [], []
     for x in xs:
@@ -140,7 +141,7 @@ def layer_backward(cell_backward, dhs, dstate, caches):
     the output ``dhs[t]`` to the one from step ``t + 1``. ``dstate`` is the gradient of the last state.
 
     Returns ``dxs`` (L, N, I), the gradient of the initial state (a tuple) and the summed weight gradients.
-    Taught in chapter 7.
+    Taught in chapter 7, section 7.3.
     """
     dxs, dweights = [], None
     for t in reversed(range(len(caches))):
@@ -303,7 +304,7 @@ class _RNNBase(Module):
 
 
 class RNN(_RNNBase):
-    """Elman RNN, the twin of ``torch.nn.RNN`` (``nonlinearity`` "tanh" or "relu"). Taught in chapter 7."""
+    """Elman RNN, the twin of ``torch.nn.RNN`` (``nonlinearity`` "tanh" or "relu"). Taught in chapter 7, section 7.6."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, *, rng=None, dtype=np.float32):
@@ -320,7 +321,8 @@ class RNN(_RNNBase):
 
 
 class LSTM(_RNNBase):
-    """Long short-term memory, the twin of ``torch.nn.LSTM`` (gate rows i, f, g, o). Taught in chapter 7."""
+    """Long short-term memory, the twin of ``torch.nn.LSTM`` (gate rows i, f, g, o).
+    Taught in chapter 7, section 7.6."""
 
     gates, states = 4, 2
 
@@ -329,7 +331,7 @@ class LSTM(_RNNBase):
 
 
 class GRU(_RNNBase):
-    """Gated recurrent unit, the twin of ``torch.nn.GRU`` (gate rows r, z, n). Taught in chapter 7."""
+    """Gated recurrent unit, the twin of ``torch.nn.GRU`` (gate rows r, z, n). Taught in chapter 7, section 7.6."""
 
     gates = 3
 
@@ -394,7 +396,8 @@ def fast_lstm_layer_backward(dhs, dstate, cache):
 
 class FastLSTM(LSTM):
     """:class:`LSTM` with the tuned layer loop (:func:`fast_lstm_layer_forward`); same arguments, parameters and
-    results, tested equal to :class:`LSTM`. Taught in chapter 7 (the benchmark of ``benchmarks/bench_lstm.py``)."""
+    results, tested equal to :class:`LSTM`. Not on the page: it is the model that ``benchmarks/bench_lstm.py``
+    times against ``torch.nn.LSTM`` (chapter 7 teaches :class:`LSTM`)."""
 
     def _layer_forward(self, xs, state, weights):
         return fast_lstm_layer_forward(xs, state, weights)
