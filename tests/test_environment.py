@@ -8,7 +8,7 @@ from packaging.requirements import Requirement
 
 from bookfiles import ROOT
 
-BINDER_EXTRAS = ("torch", "tensorflow", "book", "hf")
+BINDER_EXTRAS = ("torch", "tensorflow", "book", "hf", "eval")
 
 
 def _normalise(requirements):
