@@ -68,6 +68,8 @@ def test_char_rnn_shapes_loss_and_state(cell):
     first, state = model.step(idx[:, :5])
     second, _state = model.step(idx[:, 5:], state)
     assert torch.allclose(torch.cat([first, second], 1), model(idx)[0], atol=1e-5)
+    if cell in ("lstm", "gru"):                  # the gate that keeps the old state starts open (rows H:2H)
+        assert torch.all(model.rnn.bias_ih_l0[7:14] == 1.0) and torch.all(model.rnn.bias_hh_l0[7:14] == 0.0)
 
 
 def test_char_rnn_bad_input_and_config():

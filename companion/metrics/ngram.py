@@ -125,7 +125,7 @@ def _carve_dev(train_ids, dev_fraction: float):
     return fit_parts, dev_parts
 
 
-def tune_ngram(train_ids, vocab_size: int, dev_fraction: float = 0.1, orders=(1, 2, 3, 4, 5, 6),
+def tune_ngram(train_ids, vocab_size: int, dev_fraction: float = 0.1, orders=(1, 2, 3, 4, 5, 6, 7, 8),
                discounts=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
     """Choose the order and the discount on a dev split carved from the *training* ids, then refit on all of them.
 

@@ -61,7 +61,8 @@ class CharRNNConfig:
 
 
 class CharRNN(nn.Module):
-    """Embedding, a recurrent network and a linear layer to the logits of the next character (section 7.8)."""
+    """Embedding, a recurrent network and a linear layer to the logits of the next character (section 7.8). An
+    LSTM's forget gates and a GRU's update gates start at ``sigmoid(1)`` (``set_forget_bias``), as Keras' LSTM."""
 
     def __init__(self, config: CharRNNConfig):
         super().__init__()
@@ -69,7 +70,7 @@ class CharRNN(nn.Module):
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.rnn = CELLS[config.cell](config.n_embd, config.hidden_size, num_layers=config.n_layer,
                                       batch_first=True)
-        if config.cell == "lstm":
+        if config.cell in ("lstm", "gru"):
             set_forget_bias(self.rnn)
         self.drop = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
