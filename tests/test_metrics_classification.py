@@ -6,23 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import reference
 
 from companion.metrics import (auc, average_precision, expected_calibration_error, f1, log_loss, precision,
                                precision_recall_curve, precision_recall_f1, recall, reliability_bins, roc_auc,
                                roc_curve)
-
-MISSING = "is not installed: pip install 'companion[eval]'"
-
-
-def _skm():
-    """sklearn.metrics, or a skip (of this test only) when scikit-learn is not installed."""
-    return pytest.importorskip("sklearn.metrics", reason=f"scikit-learn {MISSING}")
-
-
-@pytest.fixture(name="skm")
-def _skm_fixture():
-    return _skm()
-
 
 AVERAGES = ["macro", "micro", "weighted", None]
 
@@ -33,7 +21,7 @@ def _softmax(z):
 
 
 def _assert_prf_equal(y, p, average, zero_division=0.0, **kw):
-    skm = _skm()
+    skm = reference("sklearn.metrics", "scikit-learn")
     mine = precision_recall_f1(y, p, average=average, zero_division=zero_division, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's UndefinedMetricWarning on purpose-made edge cases

@@ -34,19 +34,6 @@ def test_perplexity_bad_input():
 
 # ---- BLEU, chrF against sacrebleu ------------------------------------------------------------------------------
 
-MISSING = "is not installed: pip install 'companion[eval]'"
-
-
-def _sacrebleu():
-    """sacrebleu, or a skip (of this test only) when sacrebleu is not installed."""
-    return pytest.importorskip("sacrebleu", reason=f"sacrebleu {MISSING}")
-
-
-@pytest.fixture(name="sacrebleu")
-def _sacrebleu_fixture():
-    return _sacrebleu()
-
-
 ENGLISH = {
     "one reference": (
         ["The cat sat on the mat.", "It's raining, isn't it?", "He paid $3.50 for 2-3 apples (on sale)!",

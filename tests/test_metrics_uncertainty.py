@@ -7,21 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import reference
 
 from companion.metrics import accuracy, bootstrap_ci, f1, mcnemar
-
-MISSING = "is not installed: pip install 'companion[eval]'"
-
-
-def _stats():
-    """scipy.stats, or a skip (of this test only) when scipy is not installed."""
-    return pytest.importorskip("scipy.stats", reason=f"scipy {MISSING}")
-
-
-@pytest.fixture(name="stats")
-def _stats_fixture():
-    return _stats()
-
 
 def _predictions(seed, n=300, acc_a=0.85, acc_b=0.8):
     rng = np.random.default_rng(seed)
@@ -35,7 +23,7 @@ def _predictions(seed, n=300, acc_a=0.85, acc_b=0.8):
 # ---- bootstrap --------------------------------------------------------------------------------------------------
 
 def _scipy_bootstrap(data, statistic, n_resamples, confidence, seed):
-    stats = _stats()
+    stats = reference("scipy.stats", "scipy")
     kwargs = dict(paired=True, vectorized=False, method="percentile", n_resamples=n_resamples,
                   confidence_level=confidence)
     if "rng" in inspect.signature(stats.bootstrap).parameters:  # scipy >= 1.15
