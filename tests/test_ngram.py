@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from companion.data.corpus import load_corpus
-from companion.data.tokenizer import CharTokenizer, train_val_split
+from companion.data.tokenizer import CharTokenizer
 from companion.metrics.language import unigram_bigram_baselines
 from companion.metrics.ngram import NGramLM, tune_ngram
 
@@ -115,7 +115,8 @@ def test_beats_the_add_k_bigram_on_the_book_corpus():
     """As chapter 8 splits the corpus; the bigram's k is the best of chapter 8's grid on the validation text itself,
     the n-gram's settings come from a dev split of the training text."""
     tokenizer = CharTokenizer.from_text(load_corpus("both"))
-    splits = {lang: train_val_split(np.array(tokenizer.encode(load_corpus(lang)))) for lang in ("en", "zh")}
+    splits = {lang: [np.array(tokenizer.encode(load_corpus(lang, split)), dtype=np.int64) for split in ("train", "val")]
+              for lang in ("en", "zh")}  # held-out sections of every chapter are the validation text
     train_ids = np.concatenate([splits["en"][0], splits["zh"][0]])
     val_ids = np.concatenate([splits["en"][1], splits["zh"][1]])
     bigram = min(unigram_bigram_baselines(train_ids, val_ids, tokenizer.vocab_size, smoothing=k)["bigram"]

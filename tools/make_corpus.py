@@ -1,16 +1,21 @@
-"""Regenerate the book's own text corpus, ``companion/data/files/corpus_{en,zh}.txt``.
+"""Regenerate the book's own text corpus, ``companion/data/files/corpus_{en,zh}_{train,val}.txt``.
 
 The corpus is the prose of the chapter sources ``chapters/en/*.md`` and ``chapters/zh/*.md`` (and of the
 bilingual ``book/glossary.md`` and ``book/errata.md``, split by language): code cells, front matter, HTML,
 directive fences and options, display math, link targets and table pipes are dropped; inline math is
 written as plain text (``\\boldsymbol{x}`` -> ``x``, ``\\sigma`` -> ``σ``). One paragraph per line, a blank
-line between documents. Inputs are read in sorted order, so the output is deterministic.
+line between passages. Inputs are read in sorted order, so the output is deterministic.
+
+The validation split is made of whole held-out sections: level-2 sections 4, 11, 18, ... of every document
+(the same sections in the two languages, so the English and Chinese validation texts say the same things),
+about 12 % of the text; everything else is training text.
 
     .venv/bin/python tools/make_corpus.py           # write the files
     .venv/bin/python tools/make_corpus.py --check   # exit 1 if the shipped files are stale
 
 The shipped files are a snapshot: chapter 08 trains on them and its committed outputs depend on them, so
-regenerate them together with re-running chapter 08 (both languages), not after every edit of the prose.
+regenerate them together with re-running chapters 07, 08 and 09 (both languages), not after every edit of the
+prose.
 """
 from __future__ import annotations
 
@@ -216,10 +221,38 @@ def language_of(text: str) -> str:
     return "zh" if cjk and cjk >= 0.3 * (cjk + latin) else "en"
 
 
-def document_text(path: Path, lang: str | None) -> dict[str, str]:
-    """Prose of one document by language; ``lang=None`` splits a bilingual page by each segment's script."""
+HELD_OUT_EVERY, HELD_OUT_FIRST = 7, 4  # validation: sections 4, 11, 18, ... of every document
+
+
+def is_held_out(section: int) -> bool:
+    """Whether level-2 section number ``section`` (1-based; 0 is the text before the first one) is validation."""
+    return section >= HELD_OUT_FIRST and (section - HELD_OUT_FIRST) % HELD_OUT_EVERY == 0
+
+
+def split_sections(text: str) -> list[str]:
+    """A MyST document cut before each level-2 heading (``## ...``) that is not inside a code fence.
+
+    Item 0 is the text before the first such heading (the title and the introduction); item k is section k.
+    """
+    parts: list[list[str]] = [[]]
+    fence: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        marks = re.match(r"^\s*(`{3,}|~{3,})", line)
+        if marks:
+            if fence is None:
+                fence = marks.group(1)
+            elif marks.group(1)[0] == fence[0] and len(marks.group(1)) >= len(fence) and not line.strip()[len(marks.group(1)):]:
+                fence = None
+        if fence is None and re.match(r"^## \S", line):
+            parts.append([])
+        parts[-1].append(line)
+    return ["\n".join(part) for part in parts]
+
+
+def blocks_text(blocks: list[list[str]], lang: str | None) -> dict[str, str]:
+    """Prose lines by language; ``lang=None`` splits a bilingual page by each segment's script."""
     out: dict[str, list[str]] = {code: [] for code in LANGS}
-    for block in markdown_blocks(path.read_text(encoding="utf-8")):
+    for block in blocks:
         if lang is not None:
             line = " ".join(segment for segment in block if segment)
             if line:
@@ -233,6 +266,35 @@ def document_text(path: Path, lang: str | None) -> dict[str, str]:
     return {code: "\n".join(lines) for code, lines in out.items()}
 
 
+def document_text(path: Path, lang: str | None) -> dict[str, dict[str, str]]:
+    """Prose of one document by language and split: ``{lang: {"train": ..., "val": ...}}``.
+
+    The held-out sections are whole level-2 sections, chosen by number (:func:`is_held_out`), so the twins of a
+    chapter hold out the same sections. The training text keeps a blank line where a held-out section was cut
+    out, so that no line joins the text before it to the text after it.
+    """
+    source = path.read_text(encoding="utf-8")
+    front = re.match(r"\A---\n.*?\n---[ \t]*\n", source, flags=re.DOTALL)  # YAML front matter
+    source = source[front.end():] if front else source
+    pieces: dict[str, dict[str, list[list[str]]]] = {code: {"train": [[]], "val": []} for code in LANGS}
+    for number, section in enumerate(split_sections(source)):
+        texts = blocks_text(markdown_blocks(section), lang)
+        for code, text in texts.items():
+            if not text:
+                continue
+            if is_held_out(number):
+                pieces[code]["val"].append([text])
+                pieces[code]["train"].append([])  # a cut: the next training section starts a new passage
+            else:
+                pieces[code]["train"][-1].append(text)
+    out: dict[str, dict[str, str]] = {}
+    for code in LANGS:
+        train = ["\n".join(run) for run in pieces[code]["train"] if run]
+        val = ["\n".join(run) for run in pieces[code]["val"]]
+        out[code] = {"train": "\n\n".join(train), "val": "\n\n".join(val)}
+    return out
+
+
 def sources(root: Path = ROOT) -> list[tuple[Path, str | None]]:
     """The input files in reading order, each with its language (None: bilingual)."""
     files: list[tuple[Path, str | None]] = []
@@ -242,14 +304,22 @@ def sources(root: Path = ROOT) -> list[tuple[Path, str | None]]:
     return files
 
 
+SPLITS = ("train", "val")
+
+
 def build_corpus(root: Path = ROOT) -> dict[str, str]:
-    """The corpus text of each language, exactly as the shipped files hold it."""
-    documents: dict[str, list[str]] = {lang: [] for lang in LANGS}
+    """The text of each shipped file, keyed ``"en_train"``, ``"en_val"``, ``"zh_train"``, ``"zh_val"``.
+
+    Passages (a document, or a run of a document's sections between two held-out ones) are separated by a
+    blank line; each file ends with one newline.
+    """
+    passages: dict[str, list[str]] = {f"{lang}_{split}": [] for lang in LANGS for split in SPLITS}
     for path, lang in sources(root):
-        for code, text in document_text(path, lang).items():
-            if text:
-                documents[code].append(text)
-    return {lang: "\n\n".join(docs) + "\n" for lang, docs in documents.items()}
+        for code, parts in document_text(path, lang).items():
+            for split, text in parts.items():
+                if text:
+                    passages[f"{code}_{split}"].append(text)
+    return {key: "\n\n".join(texts) + "\n" for key, texts in passages.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     corpus = build_corpus(ROOT)
     stale = []
-    for lang, text in corpus.items():
-        path = OUT_DIR / f"corpus_{lang}.txt"
+    for name, text in corpus.items():
+        path = OUT_DIR / f"corpus_{name}.txt"  # name is "en_train", "en_val", ...
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
             continue
