@@ -10,6 +10,7 @@ import pytest
 from conftest import reference
 
 from companion.metrics import accuracy, bootstrap_ci, f1, mcnemar
+from companion.metrics.uncertainty import seed_variation, student_t_quantile
 
 def _predictions(seed, n=300, acc_a=0.85, acc_b=0.8):
     rng = np.random.default_rng(seed)
@@ -142,3 +143,35 @@ def test_mcnemar_bad_input():
         mcnemar([0, 1, 1], [0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="at least one"):
         mcnemar([], [], [])
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 9, 30, 200])
+def test_student_t_quantile_equals_scipy(stats, df):
+    for p in (0.5, 0.9, 0.975, 0.995, 0.025):
+        assert student_t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-9, abs=1e-9)
+
+
+def test_seed_variation_equals_scipy_t_interval(stats):
+    scores = np.array([0.8841, 0.8790, 0.8866, 0.8812, 0.8835])
+    result = seed_variation(scores, confidence=0.95)
+    low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores))
+    assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
+    assert result.mean == pytest.approx(scores.mean()) and result.std == pytest.approx(scores.std(ddof=1))
+    assert result.n == 5
+
+
+def test_seed_variation_by_hand_and_bad_input():
+    # two scores 1 and 3: mean 2, std sqrt(2), t(0.975, 1) = 12.706..., half-width 12.706 * sqrt(2) / sqrt(2)
+    result = seed_variation([1.0, 3.0])
+    assert result.mean == 2.0 and result.std == pytest.approx(math.sqrt(2))
+    assert result.high - 2.0 == pytest.approx(12.7062047, rel=1e-6)
+    with pytest.raises(ValueError, match="at least 2 scores"):
+        seed_variation([0.9])
+    with pytest.raises(ValueError, match="finite"):
+        seed_variation([0.9, float("nan")])
+    with pytest.raises(ValueError, match="confidence"):
+        seed_variation([0.9, 0.8], confidence=1.0)
+    with pytest.raises(ValueError, match="p must"):
+        student_t_quantile(1.0, 3)
+    with pytest.raises(ValueError, match="df"):
+        student_t_quantile(0.5, 0)

@@ -1,5 +1,6 @@
-"""How sure is a measured score? A bootstrap confidence interval for any metric, and McNemar's test for two
-classifiers scored on the same test set (chapter 10). NumPy and the standard library only."""
+"""How sure is a measured score? A bootstrap confidence interval for any metric, McNemar's test for two
+classifiers scored on the same test set, and the variation of a score over training seeds (chapter 10). NumPy
+and the standard library only."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,8 @@ import numpy as np
 
 from .classification import _class_indices
 
-__all__ = ["BootstrapCI", "bootstrap_ci", "McNemarResult", "mcnemar"]
+__all__ = ["BootstrapCI", "bootstrap_ci", "McNemarResult", "mcnemar", "SeedVariation", "seed_variation",
+           "student_t_quantile"]
 
 
 class BootstrapCI(NamedTuple):
@@ -108,3 +110,86 @@ def mcnemar(y_true, pred_a, pred_b, *, exact: bool = True, correction: bool = Tr
     gap = max(abs(b - c) - 1, 0) if correction else abs(b - c)
     statistic = gap ** 2 / (b + c)
     return McNemarResult(float(statistic), math.erfc(math.sqrt(statistic / 2)), b, c)
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the regularized incomplete beta function (modified Lentz's method)."""
+    tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def _student_t_cdf(t: float, df: int) -> float:
+    if t * t < df:  # near 0, 1 - x = t^2 / (df + t^2) is tiny: use the form in which it is not lost
+        tail = 0.5 * (1.0 - _incomplete_beta(0.5, df / 2.0, t * t / (df + t * t)))
+    else:
+        tail = 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def student_t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom (bisection on its CDF)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise ValueError(f"df must be a positive integer, got {df!r}")
+    low, high = -1e3, 1e3
+    for _step in range(200):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if _student_t_cdf(mid, df) < p else (low, mid)
+    return 0.5 * (low + high)
+
+
+class SeedVariation(NamedTuple):
+    """The mean of a score over ``n`` training runs, its sample standard deviation (``std``, ddof=1) and the
+    t confidence interval of the mean, [``low``, ``high``]."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+    n: int
+
+
+def seed_variation(scores, confidence: float = 0.95) -> SeedVariation:
+    """How much a score varies over training runs that differ only in their random seed. Taught in chapter 10.
+
+    ``scores`` holds one score per seed. The interval is mean +- t * std / sqrt(n), with t the (1 + confidence)
+    / 2 quantile of Student's t with n - 1 degrees of freedom (as ``scipy.stats.t.interval`` gives): where the
+    seed's effect lies, if the runs are independent draws. It says nothing about another test set; for that,
+    see ``bootstrap_ci``.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 1 or len(scores) < 2:
+        raise ValueError(f"seed_variation needs a 1-D array of at least 2 scores (one per seed), got shape "
+                         f"{scores.shape}")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores must be finite")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    n = len(scores)
+    mean, std = float(scores.mean()), float(scores.std(ddof=1))
+    half = student_t_quantile((1.0 + confidence) / 2.0, n - 1) * std / math.sqrt(n)
+    return SeedVariation(mean=mean, std=std, low=mean - half, high=mean + half, n=n)
