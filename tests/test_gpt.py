@@ -187,7 +187,7 @@ def test_train_leaves_the_global_random_state_alone_and_is_reproducible():
     torch.manual_seed(123)
     history = run(models[0])
     torch.testing.assert_close(torch.rand(3), expected, rtol=0, atol=0)  # as if train had not run
-    assert list(history) == ["step", "train_loss", "val_loss"] and history["step"] == [0, 4, 6]
+    assert list(history) == ["step", "train_loss", "val_loss", "lr"] and history["step"] == [0, 4, 6]
     assert all(isinstance(v, float) and math.isfinite(v) for v in history["train_loss"] + history["val_loss"])
     assert run(models[1]) == history  # same seed, same run (batches and dropout masks)
     assert run(models[2], seed=1) != history

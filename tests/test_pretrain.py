@@ -140,10 +140,11 @@ def test_masked_lm_loss_is_over_the_masked_positions_only():
     chosen = y != IGNORE_INDEX
     manual = torch.nn.functional.cross_entropy(logits[chosen], y[chosen])
     torch.testing.assert_close(loss, manual)
-    # the loss is what train() minimises; a few steps on the masked objective lower it
-    history = train(model, ids[:2500], ids[2500:], steps=20, batch_size=16, lr=1e-2, eval_interval=20,
-                    eval_iters=2, batch_fn=batch_fn)
-    assert history["val_loss"][-1] < history["val_loss"][0]
+    # the loss is what train() minimises: trained on it, the encoder fills the blanks of the pattern from the
+    # neighbours (from ln 12 = 2.48 nats at the start to below 1.2; the 10 % noise keeps it above zero)
+    history = train(model, ids[:2500], ids[2500:], steps=300, batch_size=16, lr=3e-3, eval_interval=300,
+                    eval_iters=4, batch_fn=batch_fn)
+    assert history["val_loss"][0] > 2.3 and history["val_loss"][-1] < 1.2
 
 
 def test_hidden_states_are_what_the_head_reads():
@@ -153,7 +154,7 @@ def test_hidden_states_are_what_the_head_reads():
 
 
 def test_pad_batch_and_the_classifier_ignore_the_pads():
-    idx, lengths = pad_batch([[1, 2, 3], [4, 5], list(range(20))], pad_id=0, block_size=16)
+    idx, lengths = pad_batch([[1, 2, 3], [4, 5], [i % 11 for i in range(20)]], pad_id=0, block_size=16)
     assert idx.shape == (3, 16) and lengths.tolist() == [3, 2, 16]
     assert idx[1].tolist()[:3] == [4, 5, 0] and idx[2, 0].item() == 4  # cut to the last 16 tokens
     for body_cls, pool in ((GPT, "last"), (MaskedLM, "mean")):
