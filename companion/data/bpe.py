@@ -12,7 +12,7 @@ for Python's ``re``), and merges never cross a chunk boundary: no token glues th
 
 ``train_bpe`` is the readable loop (it recounts every pair at every merge); ``train_bpe_fast`` learns the same
 merges in the same order by updating the counts of the chunks that a merge changes, fast enough for the book's
-corpus (78k characters) at a vocabulary of thousands. Both return a ``BPETokenizer``. No special tokens
+corpus (465k characters) at a vocabulary of thousands. Both return a ``BPETokenizer``. No special tokens
 (such as GPT-2's ``<|endoftext|>``).
 """
 from __future__ import annotations
