@@ -21,7 +21,6 @@ import heapq
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ def split_text(text: str, pattern: str | None = SPLIT_PATTERN) -> list[str]:
     return re.findall(pattern, text) if pattern is not None else [text]
 
 
-def get_pair_counts(ids: list[int], counts: dict | None = None) -> dict[tuple[int, int], int]:
+def get_pair_counts(ids, counts=None):
     """How often each adjacent pair occurs in ``ids``, added to ``counts`` if given. Taught in section 9.1."""
     counts = {} if counts is None else counts
     for pair in zip(ids, ids[1:]):
@@ -49,7 +48,7 @@ def get_pair_counts(ids: list[int], counts: dict | None = None) -> dict[tuple[in
     return counts
 
 
-def merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+def merge(ids, pair, new_id):
     """``ids`` with every occurrence of ``pair``, read left to right, replaced by ``new_id``. Taught in section 9.1."""
     out, i = [], 0
     while i < len(ids):
@@ -62,7 +61,7 @@ def merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     return out
 
 
-def train_bpe(text: str, vocab_size: int, pattern: str | None = SPLIT_PATTERN) -> "BPETokenizer":
+def train_bpe(text, vocab_size, pattern=SPLIT_PATTERN):
     """Learn ``vocab_size - 256`` merges from ``text`` (fewer if no pair is left). Taught in section 9.1."""
     check_training(text, vocab_size)
     chunks = [list(chunk.encode("utf-8")) for chunk in split_text(text, pattern)]
@@ -139,9 +138,9 @@ class BPETokenizer:
     ``merges`` is the list of merged pairs in training order; ``vocab[i]`` the bytes of token ``i``.
     """
 
-    def __init__(self, merges: Iterable[tuple[int, int]], pattern: str | None = SPLIT_PATTERN):
-        self.merges: list[tuple[int, int]] = []
-        self.vocab: list[bytes] = [bytes([b]) for b in range(256)]
+    def __init__(self, merges, pattern=SPLIT_PATTERN):
+        self.merges = []
+        self.vocab = [bytes([b]) for b in range(256)]
         for new_id, pair in enumerate(merges, start=256):
             if len(pair) != 2 or not all(isinstance(i, (int, np.integer)) and 0 <= i < new_id for i in pair):
                 raise ValueError(f"merge {new_id - 256} must be a pair of ids below {new_id}, got {pair!r}")
@@ -152,16 +151,16 @@ class BPETokenizer:
         self.pattern = pattern
 
     @property
-    def vocab_size(self) -> int:
+    def vocab_size(self):
         return len(self.vocab)
 
-    def __len__(self) -> int:
+    def __len__(self):
         return self.vocab_size
 
-    def __repr__(self) -> str:
+    def __repr__(self):
         return f"BPETokenizer(vocab_size={self.vocab_size})"
 
-    def encode_chunk(self, ids: list[int]) -> list[int]:
+    def encode_chunk(self, ids):
         """Apply the merges to one chunk's bytes in training order: always the earliest-learned pair present."""
         while len(ids) >= 2:
             pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, len(self.ranks)))
@@ -170,7 +169,7 @@ class BPETokenizer:
             ids = merge(ids, pair, 256 + self.ranks[pair])
         return ids
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text):
         """The token ids of ``text``: its UTF-8 bytes, merged chunk by chunk. Taught in section 9.1."""
         if not isinstance(text, str):
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
@@ -181,7 +180,7 @@ class BPETokenizer:
             out.extend(seen[chunk])
         return out
 
-    def decode(self, ids: Iterable[int]) -> str:
+    def decode(self, ids):
         """The text of ``ids`` (a list, NumPy array or 1-D tensor). A sequence of ids that splits a character's
         bytes (possible with arbitrary ids) gives U+FFFD for the broken bytes instead of an error."""
         if hasattr(ids, "tolist"):  # NumPy arrays and tensors
@@ -194,13 +193,13 @@ class BPETokenizer:
                              f"vocab_size={self.vocab_size})")
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path):
         """Write the merges and the split pattern as JSON."""
         data = {"type": "BPETokenizer", "pattern": self.pattern, "merges": [list(p) for p in self.merges]}
         Path(path).write_text(json.dumps(data), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "BPETokenizer":
+    def load(cls, path):
         """Read a tokenizer written by :meth:`save`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("type") != "BPETokenizer" or "merges" not in data:
