@@ -63,7 +63,7 @@ def configure_optimizers(model: nn.Module, *, lr: float, weight_decay: float, be
     return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=torch.device(device).type == "cuda")
 
 
-def warmup_cosine(step: int, *, warmup: int, total: int, min_ratio: float = 0.1) -> float:
+def warmup_cosine(step, *, warmup, total, min_ratio=0.1):
     """The learning rate at ``step`` as a fraction of the peak: it rises linearly over the first ``warmup`` steps
     (``step / warmup``), then falls along half a cosine to ``min_ratio`` at step ``total``, and stays there.
 

@@ -1,4 +1,4 @@
-"""LoRA, low-rank adaptation (Hu et al., 2021), from scratch in PyTorch. Taught in chapter 9, section 9.6.
+"""LoRA, low-rank adaptation (Hu et al., 2021), from scratch in PyTorch. Taught in chapter 9.
 
 A pretrained ``nn.Linear`` keeps its weight ``W`` (out, in) and bias frozen; beside it LoRA trains two small
 matrices, ``A`` (r, in) and ``B`` (out, r), and the layer computes
@@ -23,9 +23,9 @@ __all__ = ["LoRALinear", "add_lora", "mark_only_lora_trainable", "merge_lora", "
 
 
 class LoRALinear(nn.Module):
-    """``base(x) + dropout(x) @ A.T @ B.T * alpha / r`` with ``base`` frozen. Taught in chapter 9, section 9.6."""
+    """``base(x) + dropout(x) @ A.T @ B.T * alpha / r`` with ``base`` frozen. Taught in chapter 9."""
 
-    def __init__(self, base: nn.Linear, r: int, alpha: float, dropout: float = 0.0):
+    def __init__(self, base, r, alpha, dropout=0.0):
         super().__init__()
         check_lora(base, r, alpha, dropout)
         self.base = base.requires_grad_(False)                        # W and b stay as pretrained
@@ -39,12 +39,12 @@ class LoRALinear(nn.Module):
     def forward(self, x):
         return self.base(x) + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
 
-    def delta_weight(self) -> torch.Tensor:
+    def delta_weight(self):
         """The update ``(alpha / r) B A`` (out, in) that LoRA adds to the frozen weight."""
         return self.scaling * self.lora_B @ self.lora_A
 
     @torch.no_grad()
-    def merged_linear(self) -> nn.Linear:
+    def merged_linear(self):
         """A plain ``nn.Linear`` with weight ``W + (alpha / r) B A`` and the same bias: the layer for inference."""
         base = self.base
         out = nn.Linear(base.in_features, base.out_features, bias=base.bias is not None,
@@ -54,7 +54,7 @@ class LoRALinear(nn.Module):
             out.bias.copy_(base.bias)
         return out
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"r={self.r}, alpha={self.alpha}, scaling={self.scaling:g}"
 
 
@@ -72,7 +72,7 @@ def check_lora(base, r, alpha, dropout) -> None:
 def add_lora(model: nn.Module, targets: Iterable[str] | Callable[[str, nn.Module], bool], r: int, alpha: float,
              dropout: float = 0.0) -> list[str]:
     """Replace, in place, each ``nn.Linear`` of ``model`` that ``targets`` names by a :class:`LoRALinear` around it;
-    returns the names replaced. Taught in chapter 9, section 9.6.
+    returns the names replaced. Taught in chapter 9.
 
     ``targets`` is either names (a module is chosen if its full name is one of them or ends with ``.`` and one, so
     ``"c_attn"`` picks the attention input projection of every block, as ``peft``'s ``target_modules``) or a
@@ -96,7 +96,7 @@ def add_lora(model: nn.Module, targets: Iterable[str] | Callable[[str, nn.Module
 
 
 def mark_only_lora_trainable(model: nn.Module) -> nn.Module:
-    """Freeze every parameter of ``model`` except LoRA's ``A`` and ``B``. Taught in chapter 9, section 9.6."""
+    """Freeze every parameter of ``model`` except LoRA's ``A`` and ``B``. Taught in chapter 9."""
     for name, p in model.named_parameters():
         p.requires_grad_(name.rpartition(".")[2] in ("lora_A", "lora_B"))
     return model

@@ -81,8 +81,7 @@ def token_losses(model: nn.Module, ids, *, stride: int | None = None, batch_size
     return out
 
 
-def mask_tokens(x: torch.Tensor, *, mask_id: int, vocab_size: int, p: float = 0.15,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(x, *, mask_id, vocab_size, p=0.15, generator=None):
     """BERT's masking (Devlin et al., 2019): choose each position with probability ``p``; of the chosen, 80 %
     become ``mask_id``, 10 % a random token, 10 % stay as they are. Returns ``(inputs, targets)``, where the
     targets are the original tokens at the chosen positions and ``IGNORE_INDEX`` elsewhere (no loss there).
