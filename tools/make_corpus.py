@@ -322,14 +322,36 @@ def build_corpus(root: Path = ROOT) -> dict[str, str]:
     return {key: "\n\n".join(texts) + "\n" for key, texts in passages.items()}
 
 
+GLOSSARY_HEADER = "english\tchinese\tdefinition\t定义\n"
+
+
+def build_glossary(root: Path = ROOT) -> str:
+    """The text of ``files/glossary.txt``: one line per row of ``book/glossary.md`` after a header line, its first
+    four cells (English term, Chinese term, English definition, Chinese definition) as plain text, tab-separated,
+    for ``companion.data.corpus.glossary_pairs`` (chapter 9's instruction tuning)."""
+    rows = []
+    for line in (root / "book" / "glossary.md").read_text(encoding="utf-8").split("\n"):
+        line = line.strip()
+        if not line.startswith("|") or TABLE_RULE.match(line):
+            continue
+        cells = [inline_to_text(cell) for cell in _split_cells(line)]
+        if cells[0] == "English":  # the header row
+            continue
+        if len(cells) != 5 or not all(cells[:4]) or any("\t" in cell or "\n" in cell for cell in cells[:4]):
+            raise ValueError(f"book/glossary.md: a row needs 5 cells, the first 4 non-empty, got {cells!r}")
+        rows.append("\t".join(cells[:4]) + "\n")
+    return GLOSSARY_HEADER + "".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the shipped files are stale")
     args = parser.parse_args(argv)
-    corpus = build_corpus(ROOT)
+    files = {f"corpus_{name}.txt": text for name, text in build_corpus(ROOT).items()}  # corpus_en_train.txt, ...
+    files["glossary.txt"] = build_glossary(ROOT)
     stale = []
-    for name, text in corpus.items():
-        path = OUT_DIR / f"corpus_{name}.txt"  # name is "en_train", "en_val", ...
+    for name, text in files.items():
+        path = OUT_DIR / name
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
             continue
@@ -341,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp.replace(path)  # atomic: never a half-written corpus
         print(f"{'stale' if args.check else 'wrote'} {path.relative_to(ROOT)}: {len(text):,} characters")
     if not stale:
-        print("corpus is up to date")
+        print("corpus and glossary are up to date")
     return 1 if args.check and stale else 0
 
 

@@ -65,3 +65,24 @@ def chapter_sentences(lang: str = "en", split: str = "train") -> list[tuple[str,
                 if len(sentence) >= MIN_SENTENCE_CHARS[lang]:
                     out.append((sentence, chapter))
     return out
+
+
+GLOSSARY_COLUMNS = {"en": (0, 2), "zh": (1, 3)}  # (term, definition) columns of files/glossary.txt
+
+
+def glossary_pairs(lang: str = "en") -> list[tuple[str, str]]:
+    """The book's glossary as ``(term, definition)`` pairs in ``lang`` (``"en"`` or ``"zh"``), alphabetical by
+    English term: instruction-style data for supervised fine-tuning (chapter 9).
+
+    The pairs are read from ``files/glossary.txt``, one row of ``book/glossary.md`` per line, tab-separated
+    (English term, Chinese term, English definition, Chinese definition) after a header line, with the inline
+    markup turned into plain text as in the corpus. Row ``i`` is the same term in both languages, so
+    ``glossary_pairs("en")[i]`` and ``glossary_pairs("zh")[i]`` translate each other. The whole glossary is part
+    of the *training* split of the corpus: a model pretrained on it has read every definition.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    path = resources.files("companion.data").joinpath("files", "glossary.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]  # the first line is the header
+    term, definition = GLOSSARY_COLUMNS[lang]
+    return [(cells[term], cells[definition]) for cells in (line.split("\t") for line in lines if line)]
