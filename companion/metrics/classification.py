@@ -1,13 +1,16 @@
 """Classification metrics on NumPy arrays (also accepts anything ``np.asarray`` takes, e.g. CPU tensors)."""
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ..nn.functional import softmax
+
 __all__ = ["accuracy", "confusion_matrix", "precision_recall_f1", "precision", "recall", "f1", "auc", "roc_curve",
            "roc_auc", "precision_recall_curve", "average_precision", "log_loss", "ReliabilityBins",
-           "reliability_bins", "expected_calibration_error"]
+           "reliability_bins", "expected_calibration_error", "fit_temperature"]
 
 
 def _class_indices(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -432,3 +435,52 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 15, return_bins: bo
     gaps = np.abs(bins.accuracy[filled] - bins.confidence[filled])
     ece = float(np.sum(bins.count[filled] / bins.count.sum() * gaps))
     return (ece, bins) if return_bins else ece
+
+
+def _logits_and_labels(logits, y_true) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, C) as float64 and labels (N,) in 0 .. C-1, checked."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 2 or logits.shape[1] < 2:
+        raise ValueError(f"logits must have shape (N, C) with C >= 2 (scores before the softmax), got shape "
+                         f"{logits.shape}")
+    if not np.all(np.isfinite(logits)):
+        raise ValueError("logits must be finite (got NaN or inf)")
+    y_true = _class_indices(y_true, y_true)[0]
+    if y_true.shape[0] != logits.shape[0] or y_true.size == 0:
+        raise ValueError(f"y_true and logits disagree on N (or N is 0): shapes {y_true.shape} and {logits.shape}")
+    if y_true.min() < 0 or y_true.max() >= logits.shape[1]:
+        raise ValueError(f"y_true holds labels in [{y_true.min()}, {y_true.max()}], outside [0, "
+                         f"{logits.shape[1] - 1}] for logits of shape {logits.shape}")
+    return logits, y_true
+
+
+def fit_temperature(logits, y_true, *, low: float = 0.05, high: float = 20.0, steps: int = 60) -> float:
+    """Temperature scaling (Guo et al. 2017): the T > 0 that minimises the log loss of softmax(logits / T) on
+    held-out (logits, y_true). Taught in chapter 10.
+
+    With beta = 1 / T, the mean log loss L(beta) = mean(logsumexp(beta z) - beta z_y) is convex, and its slope
+    L'(beta) = mean(sum_k p_k z_k - z_y), with p = softmax(beta z), rises with beta: bisection on the slope
+    finds the minimum. T is searched in [low, high]; if the minimum lies outside, the nearer end is returned.
+    T > 1 softens over-confident predictions, T < 1 sharpens them; the argmax, hence the accuracy, never changes.
+    """
+    logits, y_true = _logits_and_labels(logits, y_true)
+    if not 0 < low < high:
+        raise ValueError(f"the search needs 0 < low < high, got low={low!r}, high={high!r}")
+    true_logit = logits[np.arange(len(y_true)), y_true]
+
+    def slope(beta):
+        p = softmax(beta * logits, axis=1)
+        return float(np.mean((p * logits).sum(axis=1) - true_logit))
+
+    beta_low, beta_high = 1.0 / high, 1.0 / low
+    if slope(beta_low) >= 0:
+        return high
+    if slope(beta_high) <= 0:
+        return low
+    for _step in range(steps):
+        beta = math.sqrt(beta_low * beta_high)  # halve the interval on a log scale
+        if slope(beta) < 0:
+            beta_low = beta
+        else:
+            beta_high = beta
+    return 1.0 / math.sqrt(beta_low * beta_high)
