@@ -9,8 +9,9 @@ import pytest
 
 from bookfiles import chapter_sources
 
-# the extra of pyproject.toml that provides each framework the chapters import
-EXTRA_OF = {"torch": "torch", "keras": "tensorflow", "tensorflow": "tensorflow"}
+# the extra of pyproject.toml that provides each framework or reference library the chapters import
+EXTRA_OF = {"torch": "torch", "keras": "tensorflow", "tensorflow": "tensorflow",
+            "tokenizers": "hf", "peft": "hf", "sklearn": "eval", "sacrebleu": "eval", "scipy": "eval"}
 
 
 def imported_frameworks(code: str) -> set[str]:
