@@ -1,10 +1,11 @@
-"""Losses that torch.nn does not ship: the focal loss (chapter 10, class imbalance)."""
+"""Losses that torch.nn does not ship: the focal loss (chapter 10, class imbalance) and the distillation loss
+(chapter 11, knowledge distillation)."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["focal_loss", "check_classification_batch"]
+__all__ = ["focal_loss", "check_classification_batch", "distillation_loss"]
 
 
 def check_classification_batch(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None) -> None:
@@ -40,3 +41,18 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
         return loss.mean()
     w = weight[target]
     return (w * loss).sum() / w.sum()
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor,
+                      temperature: float = 4.0, alpha: float = 0.9) -> torch.Tensor:
+    """``alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, y)``, batch means (Hinton et al.,
+    2015); the teacher's logits are a fixed target (detached)."""
+    if not temperature > 0 or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"need temperature > 0 and alpha in [0, 1], got temperature={temperature!r}, alpha={alpha!r}")
+    check_classification_batch(student_logits, target, None)
+    if teacher_logits.shape != student_logits.shape:
+        raise ValueError(f"student and teacher logits must have the same shape (N, C), got "
+                         f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
+    soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=1),
+                    F.log_softmax(teacher_logits.detach() / temperature, dim=1), reduction="batchmean", log_target=True)
+    return alpha * temperature ** 2 * soft + (1 - alpha) * F.cross_entropy(student_logits, target)
