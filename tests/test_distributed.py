@@ -47,6 +47,19 @@ def test_two_processes_give_the_parameters_of_one(tmp_path):
     assert max((further[k] - reference[k]).abs().max().item() for k in reference) > 1e-4
 
 
+def test_fully_sharded_data_parallel_gives_the_same_parameters_holding_half(tmp_path):
+    out = tmp_path / "fsdp.pt"
+    code, log = torchrun(["-m", "companion.torch.distributed", "--fsdp", "--steps", "12", "--global-batch", "32",
+                          "--out", str(out)])
+    assert code == 0, log
+    saved = torch.load(out)
+    reference = train_single(steps=12, global_batch=32)
+    for name, value in reference.items():
+        assert torch.allclose(saved["state"][name], value, rtol=0, atol=1e-12), name
+    total = sum(value.numel() for value in reference.values())
+    assert saved["values_held"] == total // 2          # every tensor's first axis splits evenly over the two ranks
+
+
 def test_the_script_says_how_to_start_it():
     proc = subprocess.run([sys.executable, "-m", "companion.torch.distributed"], capture_output=True, text=True,
                           timeout=60, env={k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")})

@@ -9,7 +9,9 @@ Run it with torchrun, which starts the processes and tells each its rank::
 On several machines the same script runs with ``torchrun --nnodes=N --node_rank=i --nproc_per_node=G
 --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT``, started once on every machine with the same endpoint. The backend is
 gloo on CPUs and NCCL on CUDA GPUs. ``train_single`` is the one-process reference: after the same number of steps,
-both give the same parameters (up to the rounding of summing in another order).
+both give the same parameters (up to the rounding of summing in another order). With ``--fsdp`` the model is sharded
+instead of replicated (``fully_shard``, PyTorch's FSDP2): each process keeps only its part of every weight, gradient
+and optimizer state, and gathers a layer's full weights just before it computes with them.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["all_reduce_demo", "make_data", "make_model", "rank_slice", "train_data_parallel", "train_single"]
+__all__ = ["all_reduce_demo", "make_data", "make_model", "rank_slice", "train_data_parallel", "train_fully_sharded",
+           "train_single"]
 
 
 def make_data(n: int = 512, features: int = 20, classes: int = 4, seed: int = 0):
@@ -81,6 +84,30 @@ def train_data_parallel(steps: int = 20, global_batch: int = 64, lr: float = 0.1
     return {name: value.detach().clone() for name, value in model.module.state_dict().items()}
 
 
+def train_fully_sharded(steps: int = 20, global_batch: int = 64, lr: float = 0.1, seed: int = 0) -> tuple[dict, int]:
+    """The same training with the model sharded over the ranks (FSDP2's ``fully_shard``, on every Linear and on the
+    whole model). Returns the full parameters, gathered, and how many parameter values this rank holds."""
+    from torch.distributed.fsdp import fully_shard
+
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    x, y = make_data(seed=seed)
+    model = make_model(seed=seed)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            fully_shard(layer)
+    fully_shard(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    share = rank_slice(global_batch, rank, world_size)
+    for idx in _batches(len(x), global_batch, steps, seed):
+        mine = idx[share]
+        loss = nn.functional.cross_entropy(model(x[mine]), y[mine])
+        optimizer.zero_grad()
+        loss.backward()                                   # reduce-scatter: each rank gets its part of the gradient
+        optimizer.step()                                  # and updates only its part of the weights
+    held = sum(p.to_local().numel() for p in model.parameters())
+    return {name: p.full_tensor().detach().clone() for name, p in model.named_parameters()}, held
+
+
 def all_reduce_demo() -> list[float]:
     """Every rank contributes the tensor [rank + 1, 10 * (rank + 1)]; after all_reduce(SUM) every rank holds the sum."""
     rank = dist.get_rank()
@@ -95,6 +122,7 @@ def main(argv=None) -> None:
     parser.add_argument("--global-batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fsdp", action="store_true", help="shard the model (FSDP2) instead of replicating it (DDP)")
     parser.add_argument("--out", help="where rank 0 saves the trained parameters and the all-reduce result")
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
@@ -104,12 +132,18 @@ def main(argv=None) -> None:
     dist.init_process_group(backend)
     try:
         reduced = all_reduce_demo()
-        state = train_data_parallel(args.steps, args.global_batch, args.lr, args.seed)
+        held = None
+        if args.fsdp:
+            state, held = train_fully_sharded(args.steps, args.global_batch, args.lr, args.seed)
+        else:
+            state = train_data_parallel(args.steps, args.global_batch, args.lr, args.seed)
         if dist.get_rank() == 0:
-            print(f"rank 0 of {dist.get_world_size()} ({backend}): all_reduce gave {reduced}; "
+            kind = "FSDP, sharded" if args.fsdp else "DDP, replicated"
+            print(f"rank 0 of {dist.get_world_size()} ({backend}, {kind}): all_reduce gave {reduced}; "
                   f"trained {args.steps} steps on a global batch of {args.global_batch}")
             if args.out:
-                torch.save({"state": state, "all_reduce": reduced, "world_size": dist.get_world_size()}, args.out)
+                torch.save({"state": state, "all_reduce": reduced, "world_size": dist.get_world_size(),
+                            "values_held": held}, args.out)
     finally:
         dist.destroy_process_group()
 
