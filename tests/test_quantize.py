@@ -111,3 +111,17 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="expects integers"):
         dequantize(x, qparams(x))
     assert isinstance(qparams(x), QParams)
+
+
+def test_exact_ties_round_as_torch_does():
+    # scale 2**-7 and an odd zero point (-51): x / s = k + 0.5 is an exact tie, and where z is added decides it
+    x = np.concatenate([[-77 / 128, 178 / 128], (np.arange(-70, 170, 7) + 0.5) / 128]).astype(np.float32)
+    params = qparams(x, symmetric=False)
+    assert params.scale == np.float32(2.0 ** -7) and params.zero_point == -51
+    reference = torch.quantize_per_tensor(torch.from_numpy(x), float(params.scale), int(params.zero_point), torch.qint8)
+    np.testing.assert_array_equal(quantize(x, params), reference.int_repr().numpy())
+    rows = np.stack([x, x])                                    # the same values, two channels
+    per_channel = qparams(rows, symmetric=False, axis=0)
+    reference = torch.quantize_per_channel(torch.from_numpy(rows), torch.from_numpy(per_channel.scale).double(),
+                                           torch.from_numpy(per_channel.zero_point), 0, torch.qint8)
+    np.testing.assert_array_equal(quantize(rows, per_channel), reference.int_repr().numpy())

@@ -1,7 +1,7 @@
 """Integer quantization from scratch: scales and zero points as ``torch.ao.quantization``'s min-max observers
 compute them, per tensor or per channel, and the round trip float -> int8 -> float (taught in chapter 11).
 
-A real number ``x`` is stored as an integer ``q = clamp(round(x / s) + z, q_min, q_max)`` and read back as
+A real number ``x`` is stored as an integer ``q = clamp(round(x / s + z), q_min, q_max)`` and read back as
 ``s * (q - z)``: ``s`` is the *scale* (the step between two representable values) and ``z`` the *zero point*
 (the integer that stands for 0.0, so that zero padding and ReLU zeros are exact). *Symmetric* quantization fixes
 ``z`` (0 for int8) and covers ``[-max|x|, max|x|]``; *asymmetric* (affine) quantization fits ``[min x, max x]``,
@@ -76,8 +76,10 @@ def _broadcast(values: np.ndarray, ndim: int, axis: int | None) -> np.ndarray:
 
 
 def quantize(x, params: QParams) -> np.ndarray:
-    """``clamp(round(x / s) + z, q_min, q_max)`` as int8 (qint8) or uint8 (quint8); round half to even, and the
-    division done as a multiplication by ``1 / s`` in float32, as torch's kernel does."""
+    """``clamp(round(x / s + z), q_min, q_max)`` as int8 (qint8) or uint8 (quint8), rounding half to even, with
+    ``x / s`` computed as ``x * (1 / s)`` in float32, as torch's kernels compute it. torch adds ``z`` *before*
+    rounding, so a tie ``x / s = k + 0.5`` rounds to the even one of ``k + z`` and ``k + z + 1``; per tensor its kernel
+    does the multiply and the add as one fused operation (one rounding to float32), per channel as two."""
     q_min, q_max = _check_dtype(params.dtype)
     x, _reduce = _channel_view(x, params.axis)
     if params.axis is not None and x.shape[params.axis] != params.scale.size:
@@ -85,7 +87,10 @@ def quantize(x, params: QParams) -> np.ndarray:
                          f"of an array of shape {x.shape}")
     inv_scale = _broadcast(np.float32(1) / params.scale, x.ndim, params.axis)
     zero_point = _broadcast(params.zero_point, x.ndim, params.axis)
-    q = np.rint(x * inv_scale).astype(np.int64) + zero_point
+    if params.axis is None:   # per tensor: round(x * (1/s) + z), the product and the sum rounded once to float32
+        q = np.rint((x.astype(np.float64) * inv_scale + zero_point).astype(np.float32)).astype(np.int64)
+    else:                     # per channel: round(x * (1/s) + z), the product and the sum each rounded to float32
+        q = np.rint(x * inv_scale + zero_point.astype(np.float32)).astype(np.int64)
     return np.clip(q, q_min, q_max).astype(np.int8 if params.dtype == "qint8" else np.uint8)
 
 
