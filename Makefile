@@ -42,7 +42,8 @@ $(STAMP): pyproject.toml
 	elif [ -n "$(TORCH_CPU_WHEEL)" ]; then $(PY) -m pip install --quiet "$(TORCH_CPU_WHEEL)"; \
 	elif ! command -v nvidia-smi >/dev/null && [ "$$(uname -s)" = Linux ]; then \
 	  $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu; fi
-	$(PY) -m pip install --quiet -e ".[torch,tensorflow,book,test,instructor,hf,eval]"
+	$(PY) -m pip install --quiet -e ".[torch,tensorflow,book,test,instructor,hf,eval,responsible]"
+	$(PY) -m companion.data.tabular --if-missing
 	touch $(STAMP)
 
 # MathJax 3 served by the site itself (no CDN), from the npm registry.
