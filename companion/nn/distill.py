@@ -4,8 +4,9 @@
 The student's logits ``s`` learn from the teacher's ``t`` softened by a temperature ``T``:
 
 ``l = alpha * T^2 * KL(softmax(t / T) || softmax(s / T)) + (1 - alpha) * CE(s, y)``, both terms averaged over the
-batch. The ``T^2`` keeps the soft term's gradient, which carries a factor ``1 / T``, on the scale of the hard one's
-as ``T`` changes. NumPy only.
+batch. The soft term's gradient is ``alpha * T * (p_s - p_t)``, and ``p_s - p_t`` itself shrinks like ``1 / T`` at high
+temperature (Hinton et al., 2015, section 2.1): the ``T^2`` keeps the soft term's gradient roughly independent of
+``T``, so that ``alpha`` weighs the two terms alike at every temperature. NumPy only.
 """
 from __future__ import annotations
 

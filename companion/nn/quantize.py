@@ -77,7 +77,7 @@ def _broadcast(values: np.ndarray, ndim: int, axis: int | None) -> np.ndarray:
 
 def quantize(x, params: QParams) -> np.ndarray:
     """``clamp(round(x / s + z), q_min, q_max)`` as int8 (qint8) or uint8 (quint8), rounding half to even, with
-    ``x / s`` computed as ``x * (1 / s)`` in float32, as torch's kernels compute it. torch adds ``z`` *before*
+    ``x / s`` computed as ``x * (1 / s)`` in float32, as torch's x86 (FBGEMM) kernels compute it. They add ``z`` *before*
     rounding, so a tie ``x / s = k + 0.5`` rounds to the even one of ``k + z`` and ``k + z + 1``; per tensor its kernel
     does the multiply and the add as one fused operation (one rounding to float32), per channel as two."""
     q_min, q_max = _check_dtype(params.dtype)

@@ -6,9 +6,10 @@ Run it with torchrun, which starts the processes and tells each its rank::
 
     torchrun --standalone --nproc_per_node=2 -m companion.torch.distributed --steps 20 --out ddp.pt
 
-On several machines the same script runs with ``torchrun --nnodes=N --node_rank=i --nproc_per_node=G
---rdzv_backend=c10d --rdzv_endpoint=HOST:PORT``, started once on every machine with the same endpoint. The backend is
-gloo on CPUs and NCCL on CUDA GPUs. ``train_single`` is the one-process reference: after the same number of steps,
+On several machines the same script runs with ``torchrun --nnodes=N --nproc_per_node=G --rdzv_id=JOB
+--rdzv_backend=c10d --rdzv_endpoint=HOST:PORT``, started once on every machine with the same id and endpoint. Its
+tensors stay on the CPU in float64, so it uses the gloo backend everywhere, also on a machine with GPUs; a GPU script
+calls ``torch.cuda.set_device(local_rank)``, moves the model there and uses NCCL. ``train_single`` is the one-process reference: after the same number of steps,
 both give the same parameters (up to the rounding of summing in another order). With ``--fsdp`` the model is sharded
 instead of replicated (``fully_shard``, PyTorch's FSDP2): each process keeps only its part of every weight, gradient
 and optimizer state, and gathers a layer's full weights just before it computes with them.
@@ -128,7 +129,7 @@ def main(argv=None) -> None:
     if "RANK" not in os.environ:
         parser.error("start this script with torchrun (e.g. torchrun --standalone --nproc_per_node=2 -m "
                      "companion.torch.distributed), which sets RANK, WORLD_SIZE and the rendezvous address")
-    backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
+    backend = "gloo"   # this script's tensors stay on the CPU (float64); a GPU script would pin a device and use NCCL
     dist.init_process_group(backend)
     try:
         reduced = all_reduce_demo()
