@@ -70,7 +70,7 @@ def test_every_chapter_that_teaches_from_scratch_code_tags_it():
     for chapter in ("02_neural_networks_from_scratch", "03_gradient_descent_and_training", "04_multilayer_perceptron",
                     "05_generalization_and_regularization", "06_convolutional_networks", "07_recurrent_networks_and_lstm",
                     "08_attention_and_transformer", "09_pretraining_and_fine_tuning",
-                    "10_evaluation_and_data_problems"):
+                    "10_evaluation_and_data_problems", "11_efficiency_and_scale"):
         assert chapter in taught, f"{chapter} shows no package code on the page (no cell tagged companion.*)"
 
 
