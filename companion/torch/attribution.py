@@ -22,7 +22,7 @@ from torch import nn
 __all__ = ["gradient_x_input", "input_gradients", "integrated_gradients", "saliency"]
 
 
-def _check(x: torch.Tensor, target) -> torch.Tensor:
+def _check_inputs(x: torch.Tensor, target) -> torch.Tensor:
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise ValueError(f"x must be a floating-point tensor (a batch of inputs), got {type(x).__name__}")
     target = torch.as_tensor(target, dtype=torch.long)
@@ -35,7 +35,7 @@ def _check(x: torch.Tensor, target) -> torch.Tensor:
 
 def input_gradients(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """``d f_c(x_i) / d x_i`` for every input of the batch, ``c`` = ``target`` (one class, or one per input)."""
-    target = _check(x, target)
+    target = _check_inputs(x, target)
     x = x.detach().requires_grad_(True)
     scores = model(x).gather(1, target.view(-1, 1)).sum()     # inputs do not interact: the sum's gradient is each one's
     (gradient,) = torch.autograd.grad(scores, x)
@@ -62,7 +62,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target, baseline: to
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise ValueError(f"steps must be an integer >= 2 (points on the path), got {steps!r}")
-    target = _check(x, target)
+    target = _check_inputs(x, target)
     baseline = torch.zeros_like(x) if baseline is None else baseline.to(x)
     if baseline.shape != x.shape:
         raise ValueError(f"baseline must have the shape of x, {tuple(x.shape)}; got {tuple(baseline.shape)}")
